@@ -223,6 +223,9 @@ class MAMGD(keras.optimizers.Optimizer):
     def _algorithm6_step(self, g, variable, lr, t, m, n, index):
         theta_prev = self._previous_variables[index]
         g_prev = self._previous_gradients[index]
+        # g_prev must hold the whole previous gradient: a sparse gradient
+        # (tf.IndexedSlices) would only overwrite its own rows on assign.
+        g = ops.add(ops.zeros_like(variable), g)
         b1, b2, one_minus_b1, one_minus_b2 = _decayed_betas(
             self.beta_1, self.beta_2, self.k, t
         )

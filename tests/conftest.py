@@ -1,0 +1,34 @@
+"""Shared test set-up: quiet TensorFlow, the project root, the dataset folder."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_python(code, env=None, timeout=600):
+    """Run ``code`` in a fresh Python process (own backend / devices) and return stdout.
+
+    Fails the test with the child's stderr if it exits non-zero.
+    """
+    child_env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    child_env.update(env or {})
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True,
+        env=child_env, timeout=timeout, cwd=ROOT,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"child process failed ({result.returncode}):\n{result.stderr[-4000:]}")
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def root():
+    return ROOT
