@@ -223,9 +223,10 @@ class MAMGD(keras.optimizers.Optimizer):
     def _algorithm6_step(self, g, variable, lr, t, m, n, index):
         theta_prev = self._previous_variables[index]
         g_prev = self._previous_gradients[index]
-        # g_prev must hold the whole previous gradient: a sparse gradient
-        # (tf.IndexedSlices) would only overwrite its own rows on assign.
-        g = ops.add(ops.zeros_like(variable), g)
+        if hasattr(g, "indices"):
+            # g_prev must hold the whole previous gradient: a sparse gradient
+            # (tf.IndexedSlices) would only overwrite its own rows on assign.
+            g = ops.add(ops.zeros(variable.shape, variable.dtype), g)
         b1, b2, one_minus_b1, one_minus_b2 = _decayed_betas(
             self.beta_1, self.beta_2, self.k, t
         )
@@ -233,12 +234,15 @@ class MAMGD(keras.optimizers.Optimizer):
         self.assign(
             n, ops.add(ops.multiply(b2, n), ops.multiply(one_minus_b2, ops.square(g)))
         )
+        # At t = 1 there is no previous step: the difference g - g_prev is
+        # multiplied by 0 (a scalar factor, cheaper than a select), so the
+        # curvature term is exactly 0 there.
+        live = ops.cast(t > 1, variable.dtype)
         secant = ops.divide(
-            ops.subtract(g, g_prev),
+            ops.multiply(live, ops.subtract(g, g_prev)),
             ops.add(ops.subtract(variable, theta_prev), self.epsilon),
         )
-        curvature = ops.where(t > 1, ops.square(secant), ops.zeros_like(secant))
-        a = ops.sqrt(ops.add(curvature, n))
+        a = ops.sqrt(ops.add(ops.square(secant), n))
         m_hat = ops.divide(m, 1 - ops.power(b1, t))
         a_hat = ops.divide(a, 1 - ops.power(b2, t))
         self.assign(theta_prev, variable)

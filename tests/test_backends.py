@@ -1,0 +1,78 @@
+"""The optimizers on other backends and under tf.distribute (fresh processes)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import run_python
+from mamgd import paper
+
+TABLE1_ON_BACKEND = """
+import json
+from mamgd import functions, function_experiments
+table = function_experiments.reproduce_table(functions.get(1))
+print(json.dumps(table.to_dict(orient="list")))
+"""
+
+
+@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
+def test_table1_is_reproduced_exactly_on_backend(backend):
+    import pandas as pd
+
+    out = run_python(TABLE1_ON_BACKEND, env={"KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"})
+    ours = pd.DataFrame(json.loads(out.strip().splitlines()[-1]))
+    comparison = paper.compare_exact(1, ours)
+    assert len(comparison) == 75
+    assert comparison["match"].all(), comparison[~comparison["match"]]
+
+
+def test_algorithm6_agrees_across_tensorflow_and_jax():
+    code = """
+import numpy as np, keras, mamgd
+from mamgd import functions, function_experiments as fe
+f = functions.get("booth")
+path = fe.keras_trajectory(mamgd.MAMGD(0.05, k=0.1, variant="algorithm6"), f, 15)
+print(repr(path.tolist()))
+"""
+    paths = [np.array(eval(run_python(code, env={"KERAS_BACKEND": b, "JAX_PLATFORMS": "cpu"})
+                           .strip().splitlines()[-1])) for b in ("tensorflow", "jax")]
+    np.testing.assert_allclose(paths[0], paths[1], rtol=1e-5, atol=1e-6)
+
+
+MIRRORED = """
+import numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras, mamgd
+
+def build():
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dense(1)])
+    model.compile(optimizer=mamgd.MAMGD(0.01, k=0.01, variant=VARIANT), loss="mse")
+    return model
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(256, 6)).astype("float32")
+y = (x @ rng.normal(size=(6, 1))).astype("float32")
+keras.utils.set_random_seed(0)
+single = build()
+initial = single.get_weights()
+single.fit(x, y, epochs=3, batch_size=64, shuffle=False, verbose=0)
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    mirrored = build()
+    mirrored.set_weights(initial)
+mirrored.fit(x, y, epochs=3, batch_size=64, shuffle=False, verbose=0)
+assert strategy.num_replicas_in_sync == 2
+for a, b in zip(single.get_weights(), mirrored.get_weights()):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+assert int(mirrored.optimizer.iterations.numpy()) == 12
+print("ok", max(float(np.abs(a - b).max()) for a, b in zip(single.get_weights(), mirrored.get_weights())))
+"""
+
+
+@pytest.mark.parametrize("variant", ["authors_code", "algorithm6"])
+def test_mirrored_strategy_on_two_devices_equals_one_device(variant):
+    out = run_python(f"VARIANT = {variant!r}\n" + MIRRORED, env={"KERAS_BACKEND": "tensorflow"})
+    assert out.strip().splitlines()[-1].startswith("ok")
