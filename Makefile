@@ -39,8 +39,8 @@ QUICK_PARAM := False
 endif
 
 NOTEBOOK_SOURCES := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
-FUNCTION_NOTEBOOKS := $(filter notebooks/0[1-3]_%,$(NOTEBOOK_SOURCES))
-NETWORK_NOTEBOOKS := $(filter notebooks/0[4-8]_%,$(NOTEBOOK_SOURCES))
+FUNCTION_NOTEBOOKS := $(sort $(wildcard notebooks/0[1-3]_*.py))
+NETWORK_NOTEBOOKS := $(sort $(wildcard notebooks/0[4-8]_*.py))
 EXECUTED_ALL := $(patsubst notebooks/%.py,$(EXECUTED)/%.ipynb,$(NOTEBOOK_SOURCES))
 PACKAGE := $(wildcard mamgd/*.py) mamgd/data/paper_tables.csv
 
@@ -82,6 +82,8 @@ data: $(STAMP)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/optimizer_speed.py
+	$(PY) benchmarks/functions_walltime.py
+	$(PY) benchmarks/networks_walltime.py
 
 lock: $(STAMP)
 	{ sed -n '1,3p' requirements.lock; $(PY) -m pip freeze --exclude-editable | grep -v '^mamgd'; } > requirements.lock.new

@@ -62,7 +62,7 @@ def write_table(frame, directory, stem, decimals=6, caption=None, index=False):
         na_rep="--",
     )
     tex_path = write_text(directory / f"{stem}.tex", latex)
-    markdown = frame.to_markdown(index=index, floatfmt=f".{decimals}f")
+    markdown = frame.astype(object).to_markdown(index=index, floatfmt=f".{decimals}f")
     md_path = write_text(directory / f"{stem}.md", markdown + "\n")
     return csv_path, tex_path, md_path
 

@@ -1,0 +1,957 @@
+"""The paper's neural-network experiments (Tables 7-11, Figures 7-11).
+
+Each table is one :class:`Task`: a frozen description of the authors' protocol
+(model, data preparation, loss, metrics, epochs, batch size, the optimizers with
+their arguments, the figure's y limits), checked against
+``shared/paper/PROTOCOL.md`` section 4 by ``tests/test_networks.py``.
+
+The paper's Tables 7-11 are single, unseeded runs that report the *training*
+loss only. This module re-runs the same protocol for several seeds and adds
+
+* seed statistics (mean, std, min, max per epoch and optimizer);
+* a verdict for every published number: inside our seed band ``[min, max]`` or
+  outside, and by how much (:func:`band_verdicts`, :func:`verdict_sentence`);
+* held-out metrics for every run: the validation split (the paper's where it
+  had one), the test split, per epoch (:func:`summary_table`).
+
+Determinism: :func:`train_one` calls ``keras.utils.set_random_seed(seed)``
+before building the model, and :func:`configure_determinism` switches on
+``tf.config.experimental.enable_op_determinism()``, so one seed gives the same
+numbers, bit for bit, on every rerun on the same machine and software. Every
+optimizer of a seed starts from the same initial weights and sees the same
+batch order.
+
+Speed: the train step is a compiled ``tf.function``; ``steps_per_execution``
+runs several steps per call (the same math, see the tests). XLA
+(``jit_compile``) is not used: Keras switches it off under op determinism.
+
+Bag-of-words data (IMDB, Reuters) are kept as word-index sequences
+(:class:`SequenceSet`, int32) and turned into float32 multi-hot batches inside
+the ``tf.data`` pipeline, so a 25000 x 10000 matrix is never materialised
+(never in float64): the IMDB run stays far below 4 GB.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from mamgd import paper as paper_module
+
+#: Learning rate of every optimizer in Tables 7-11 (MAMGD and the baselines).
+LEARNING_RATE = 1e-3
+#: Epochs and data subsets of ``quick`` (smoke-test) mode.
+QUICK_EPOCHS = 2
+QUICK_SEEDS = 1
+#: Verdict labels.
+WITHIN, OUTSIDE = "within-band", "outside-band"
+
+
+# --------------------------------------------------------------------------
+# Task definitions
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """One optimizer column of a table: its name in the paper and how to build it.
+
+    ``cls`` is ``"MAMGD"`` (:class:`mamgd.MAMGD`) or the name of a class in
+    ``keras.optimizers``; ``kwargs`` are its arguments as ``(name, value)``
+    pairs (Keras defaults for everything not listed).
+    """
+
+    name: str
+    cls: str
+    kwargs: tuple = ()
+
+    @property
+    def arguments(self):
+        return dict(self.kwargs)
+
+    def build(self):
+        """A fresh optimizer instance."""
+        if self.cls == "MAMGD":
+            from mamgd.optimizers import MAMGD
+
+            return MAMGD(**self.arguments)
+        import keras
+
+        return getattr(keras.optimizers, self.cls)(**self.arguments)
+
+
+def mamgd_spec(k):
+    """MAMGD as in the authors' notebook: lr 1e-3, decay ``k``, their code's rule."""
+    return OptimizerSpec(
+        "MAMGD", "MAMGD",
+        (("learning_rate", LEARNING_RATE), ("k", k), ("variant", "authors_code")),
+    )
+
+
+def baseline_specs(*names):
+    """Keras's built-in optimizers at lr 1e-3 and Keras defaults otherwise."""
+    return tuple(
+        OptimizerSpec(name, name, (("learning_rate", LEARNING_RATE),)) for name in names
+    )
+
+
+@dataclass(frozen=True)
+class Dense:
+    """One ``keras.layers.Dense`` layer."""
+
+    units: int
+    activation: str | None = None
+
+
+@dataclass(frozen=True)
+class SequenceSet:
+    """Word-index sequences (ragged), stored flat: ``values`` (int32) cut by
+    ``row_splits`` (int64, length n + 1). Every index is < ``num_words``.
+
+    The multi-hot vectors the model sees are built per batch in ``tf.data``
+    (float32); :meth:`multi_hot` gives the same matrix in NumPy for small sets.
+    """
+
+    values: np.ndarray
+    row_splits: np.ndarray
+    num_words: int
+
+    @classmethod
+    def from_sequences(cls, sequences, num_words):
+        """From a list (or object array) of integer sequences, as Keras returns them."""
+        lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64,
+                              count=len(sequences))
+        row_splits = np.zeros(len(sequences) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=row_splits[1:])
+        values = np.fromiter(itertools.chain.from_iterable(sequences), dtype=np.int64,
+                             count=int(row_splits[-1]))
+        if values.size and (values.min() < 0 or values.max() >= num_words):
+            raise ValueError(
+                f"Word indices must lie in [0, {num_words}); found "
+                f"[{values.min()}, {values.max()}]. Load the data with "
+                f"num_words={num_words}."
+            )
+        return cls(values.astype(np.int32), row_splits, int(num_words))
+
+    def __len__(self):
+        return len(self.row_splits) - 1
+
+    def __getitem__(self, index):
+        """A contiguous slice ``start:stop`` (step 1) as a new SequenceSet."""
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise TypeError("SequenceSet supports contiguous slices only.")
+        start, stop, _ = index.indices(len(self))
+        stop = max(start, stop)
+        splits = self.row_splits[start:stop + 1]
+        values = self.values[splits[0]:splits[-1]]
+        return SequenceSet(values, splits - splits[0], self.num_words)
+
+    def sequences(self):
+        """The sequences as a list of int32 arrays."""
+        return np.split(self.values, self.row_splits[1:-1])
+
+    def multi_hot(self, dtype="float32"):
+        """The (n, num_words) multi-hot matrix in NumPy (see :func:`multi_hot`)."""
+        return multi_hot(self.sequences(), self.num_words, dtype=dtype)
+
+    @functools.cached_property
+    def ragged(self):
+        """The sequences as a ``tf.RaggedTensor`` (int32), built once."""
+        import tensorflow as tf
+
+        return tf.RaggedTensor.from_row_splits(self.values, self.row_splits,
+                                               validate=False)
+
+
+def multi_hot(sequences, dimension, dtype="float32"):
+    """``out[i, j] = 1`` where word ``j`` occurs in sequence ``i`` (else 0).
+
+    The paper's ``vectorize_sequences``, in float32 (or a smaller type; float64
+    is refused: it doubles the memory for nothing, the model computes in float32).
+    """
+    dtype = np.dtype(dtype)
+    if dtype.itemsize > 4:
+        raise ValueError(f"multi-hot vectors are float32 or smaller, not {dtype}.")
+    out = np.zeros((len(sequences), dimension), dtype=dtype)
+    for i, sequence in enumerate(sequences):
+        out[i, np.asarray(sequence, dtype=np.int64)] = 1
+    return out
+
+
+@dataclass(frozen=True)
+class Split:
+    """Inputs and targets of one split. ``x`` is an array or a :class:`SequenceSet`."""
+
+    x: object
+    y: np.ndarray
+
+    def __post_init__(self):
+        if len(self.x) != len(self.y):
+            raise ValueError(f"x has {len(self.x)} rows but y has {len(self.y)}.")
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, index):
+        return Split(self.x[index], self.y[index])
+
+    def dataset(self, batch_size, shuffle=False, seed=None):
+        """A ``tf.data.Dataset`` of float32 batches; multi-hot built per batch.
+
+        ``shuffle``: a new permutation of all rows every epoch (as Keras's
+        ``fit(shuffle=True)``), reproducible from ``seed``.
+        """
+        import tensorflow as tf
+
+        n = len(self)
+        indices = tf.data.Dataset.range(n)
+        if shuffle:
+            indices = indices.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+        indices = indices.batch(batch_size)
+        x_all, y_all = self._tensors
+        if isinstance(self.x, SequenceSet):
+            width = self.x.num_words
+
+            def batch(i):
+                words = tf.gather(x_all, i)
+                x = tf.math.bincount(words, minlength=width, maxlength=width,
+                                     binary_output=True, axis=-1, dtype=tf.float32)
+                x.set_shape([None, width])
+                return x, tf.gather(y_all, i)
+        else:
+
+            def batch(i):
+                return tf.gather(x_all, i), tf.gather(y_all, i)
+
+        return indices.map(batch).prefetch(2)
+
+    @functools.cached_property
+    def _tensors(self):
+        """``x`` and ``y`` as TensorFlow tensors, converted once per split."""
+        import tensorflow as tf
+
+        x = self.x.ragged if isinstance(self.x, SequenceSet) else tf.constant(self.x)
+        return x, tf.constant(self.y)
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """The prepared splits of one task.
+
+    ``validation`` is passed to ``fit`` as ``validation_data`` (metrics
+    ``val_*``); ``test``, when not ``None``, is evaluated after every epoch too
+    (``test_*``). When ``test`` is ``None`` the validation split *is* the test
+    split (MNIST, Boston housing, the approximation's held-out grid).
+    """
+
+    train: Split
+    validation: Split
+    test: Split | None = None
+
+    def sizes(self):
+        sizes = {"train": len(self.train), "validation": len(self.validation)}
+        if self.test is not None:
+            sizes["test"] = len(self.test)
+        return sizes
+
+
+@dataclass(frozen=True)
+class Task:
+    """One of the paper's Tables 7-11: the protocol as data.
+
+    ``load(data_dir)`` returns the raw data (what ``keras.datasets.<name>
+    .load_data`` returns, or the generated approximation data) and
+    ``prepare(raw, quick)`` turns it into a :class:`TaskData`; ``quick`` keeps
+    small subsets for smoke runs.
+    """
+
+    table: int
+    slug: str
+    title: str
+    dataset: str | None
+    load_kwargs: tuple
+    input_dim: int
+    layers: tuple
+    loss: str
+    metrics: tuple
+    epochs: int
+    batch_size: int
+    optimizers: tuple
+    prepare: Callable = field(compare=False, repr=False)
+    ylim: tuple | None = None
+    heldout_metric: str = "loss"
+    higher_is_better: bool = False
+    protocol: str = ""
+    heldout: str = ""
+    steps_per_execution: int = 1
+
+    @property
+    def figure(self):
+        """The paper's figure number (the same as the table's)."""
+        return self.table
+
+    @property
+    def stem(self):
+        return f"table{self.table:02d}"
+
+    @property
+    def figure_stem(self):
+        return f"fig{self.table:02d}_{self.slug}"
+
+    @property
+    def optimizer_names(self):
+        return [spec.name for spec in self.optimizers]
+
+    def optimizer(self, name):
+        for spec in self.optimizers:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"Table {self.table} has no optimizer {name!r}.")
+
+    @property
+    def k(self):
+        """MAMGD's decay rate in this table."""
+        return self.optimizer("MAMGD").arguments["k"]
+
+    def build_model(self):
+        """A fresh Keras Sequential of the paper's Dense layers (new random weights)."""
+        import keras
+
+        return keras.Sequential(
+            [keras.Input(shape=(self.input_dim,))]
+            + [keras.layers.Dense(layer.units, activation=layer.activation)
+               for layer in self.layers]
+        )
+
+    def load(self, data_dir=None):
+        """The raw data: ``keras.datasets`` arrays via :mod:`mamgd.datasets`."""
+        if self.dataset is None:
+            return approximation_data()
+        from mamgd import datasets
+
+        return datasets.load(self.dataset, data_dir, **dict(self.load_kwargs))
+
+    def is_available(self, data_dir=None):
+        """True when the data can be loaded now (downloading it if needed).
+
+        Returns ``(available, reason, detail)``: ``reason`` is a short,
+        machine-independent phrase (empty when available), ``detail`` the
+        loader's full message.
+        """
+        if self.dataset is None:
+            return True, "", ""
+        from mamgd import datasets
+
+        try:
+            datasets.fetch(self.dataset, data_dir)
+        except datasets.DatasetUnavailableError as error:
+            fname = datasets.REGISTRY[self.dataset].fname
+            return False, (f"{fname} not available (not in the data folder and not "
+                           f"downloadable; `make data` on a connected machine "
+                           f"fetches it)"), str(error)
+        return True, "", ""
+
+    def columns(self, with_test):
+        """Per-epoch columns of a run: training loss and metrics, then held-out."""
+        train = ["loss", *self.metrics]
+        columns = train + [f"val_{name}" for name in train]
+        if with_test:
+            columns += [f"test_{name}" for name in train]
+        return columns
+
+
+# ---- data preparation, one function per task ------------------------------
+
+def approximation_data(n=10000, low=-10.0, high=10.0):
+    """Table 7's data: ``n`` evenly spaced x on [low, high] and y = x^2 + x - 1.
+
+    Returns ``(x, y), (x_mid, y_mid)``: the training grid (float64, as NumPy
+    makes it) and, for held-out evaluation (not in the paper), the ``n - 1``
+    midpoints between neighbouring grid points.
+    """
+    x = np.linspace(low, high, n)
+    x_mid = (x[:-1] + x[1:]) / 2
+    target = lambda v: v**2 + v - 1  # noqa: E731
+    return (x, target(x)), (x_mid, target(x_mid))
+
+
+def _column(values):
+    return np.asarray(values, dtype=np.float32).reshape(-1, 1)
+
+
+def prepare_approximation(raw, quick=False):
+    (x, y), (x_mid, y_mid) = raw
+    step = 10 if quick else 1
+    return TaskData(
+        train=Split(_column(x[::step]), _column(y[::step])),
+        validation=Split(_column(x_mid[::step]), _column(y_mid[::step])),
+    )
+
+
+def one_hot(labels, classes):
+    """Float32 one-hot rows (``keras.utils.to_categorical``'s values)."""
+    return np.eye(classes, dtype=np.float32)[np.asarray(labels, dtype=np.int64)]
+
+
+def prepare_mnist(raw, quick=False):
+    (x_train, y_train), (x_test, y_test) = raw
+    flat = lambda images: images.reshape((len(images), 28 * 28)).astype("float32") / 255  # noqa: E731
+    train = Split(flat(x_train), one_hot(y_train, 10))
+    test = Split(flat(x_test), one_hot(y_test, 10))
+    if quick:
+        train, test = train[:2000], test[:500]
+    return TaskData(train=train, validation=test)
+
+
+def _sequence_splits(raw, num_words, n_validation, labels, quick):
+    """The paper's split: first ``n_validation`` training rows = validation."""
+    (x_train, y_train), (x_test, y_test) = raw
+    full = Split(SequenceSet.from_sequences(x_train, num_words), labels(y_train))
+    test = Split(SequenceSet.from_sequences(x_test, num_words), labels(y_test))
+    validation, train = full[:n_validation], full[n_validation:]
+    if quick:
+        validation, train, test = validation[:200], train[:800], test[:500]
+    return TaskData(train=train, validation=validation, test=test)
+
+
+def prepare_imdb(raw, quick=False):
+    """IMDB: 10000-d multi-hot, labels float32; 10000 validation / 15000 training."""
+    return _sequence_splits(raw, 10000, 10000,
+                            lambda y: np.asarray(y, dtype=np.float32).reshape(-1, 1),
+                            quick)
+
+
+def prepare_reuters(raw, quick=False):
+    """Reuters: 10000-d multi-hot, 46 classes one-hot; 1000 validation / 7982 training."""
+    return _sequence_splits(raw, 10000, 1000, lambda y: one_hot(y, 46), quick)
+
+
+def prepare_boston_housing(raw, quick=False):
+    """Boston housing: features standardised with the training mean and std.
+
+    The arithmetic is done in float64 (as the authors' NumPy code did), then
+    cast to float32 (what Keras feeds the model). The test split is the
+    held-out set (the paper validated on its training data).
+    """
+    (x_train, y_train), (x_test, y_test) = raw
+    mean = x_train.mean(axis=0)
+    std = x_train.std(axis=0)
+    scale = lambda x: ((x - mean) / std).astype(np.float32)  # noqa: E731
+    train = Split(scale(x_train), _column(y_train))
+    test = Split(scale(x_test), _column(y_test))
+    if quick:
+        train = train[:100]
+    return TaskData(train=train, validation=test)
+
+
+APPROXIMATION = Task(
+    table=7, slug="approximation",
+    title="Approximation of y = x^2 + x - 1 by a multilayer network",
+    dataset=None, load_kwargs=(), input_dim=1,
+    layers=(Dense(64, "relu"), Dense(32, "relu"), Dense(1)),
+    loss="mse", metrics=(), epochs=15, batch_size=32,
+    optimizers=(mamgd_spec(1e-4),) + baseline_specs("Adam", "Adagrad", "RMSprop", "SGD"),
+    prepare=prepare_approximation, ylim=(0.0, 2.5),
+    heldout_metric="loss", higher_is_better=False,
+    protocol="10000 evenly spaced x on [-10, 10], y = x^2 + x - 1; batch 32 (fit's default); "
+             "no validation in the paper.",
+    heldout="validation = the 9999 midpoints of the training grid (interpolation MSE); "
+            "it is also the test set.",
+    steps_per_execution=32,
+)
+
+MNIST = Task(
+    table=8, slug="mnist", title="MNIST",
+    dataset="mnist", load_kwargs=(), input_dim=784,
+    layers=(Dense(512, "relu"), Dense(10, "softmax")),
+    loss="categorical_crossentropy", metrics=("accuracy",), epochs=10, batch_size=128,
+    optimizers=(mamgd_spec(1e-5),) + baseline_specs("Adam", "RMSprop"),
+    prepare=prepare_mnist, ylim=(0.0, 0.5),
+    heldout_metric="accuracy", higher_is_better=True,
+    protocol="60000 training images flattened to 784, /255, one-hot labels; "
+             "no validation in the paper.",
+    heldout="validation = the 10000 test images (they are also the test set).",
+    steps_per_execution=8,
+)
+
+IMDB = Task(
+    table=9, slug="imdb", title="IMDB",
+    dataset="imdb", load_kwargs=(("num_words", 10000),), input_dim=10000,
+    layers=(Dense(16, "relu"), Dense(16, "relu"), Dense(1, "sigmoid")),
+    loss="binary_crossentropy", metrics=("accuracy",), epochs=20, batch_size=512,
+    optimizers=(mamgd_spec(1e-3),) + baseline_specs("Adam", "Adagrad", "RMSprop"),
+    prepare=prepare_imdb, ylim=None,
+    heldout_metric="accuracy", higher_is_better=True,
+    protocol="num_words 10000, multi-hot 10000-d; first 10000 training reviews = "
+             "validation, the other 15000 = training.",
+    heldout="validation = the paper's 10000 reviews; test = the 25000 test reviews.",
+    steps_per_execution=1,
+)
+
+REUTERS = Task(
+    table=10, slug="reuters", title="Reuters",
+    dataset="reuters", load_kwargs=(("num_words", 10000),), input_dim=10000,
+    layers=(Dense(64, "relu"), Dense(64, "relu"), Dense(46, "softmax")),
+    loss="categorical_crossentropy", metrics=("accuracy",), epochs=20, batch_size=512,
+    optimizers=(mamgd_spec(1e-4),) + baseline_specs("Adam", "RMSprop"),
+    prepare=prepare_reuters, ylim=None,
+    heldout_metric="accuracy", higher_is_better=True,
+    protocol="num_words 10000, multi-hot 10000-d, 46 classes one-hot; first 1000 "
+             "training newswires = validation, the other 7982 = training.",
+    heldout="validation = the paper's 1000 newswires; test = the 2246 test newswires.",
+    steps_per_execution=1,
+)
+
+BOSTON_HOUSING = Task(
+    table=11, slug="boston_housing", title="Boston housing prices",
+    dataset="boston_housing", load_kwargs=(), input_dim=13,
+    layers=(Dense(64, "relu"), Dense(64, "relu"), Dense(1)),
+    loss="mse", metrics=("mae",), epochs=20, batch_size=1,
+    optimizers=(mamgd_spec(1e-6),) + baseline_specs("Adam", "RMSprop"),
+    prepare=prepare_boston_housing, ylim=(0.0, 20.0),
+    heldout_metric="mae", higher_is_better=False,
+    protocol="Keras split 404 / 102; features standardised with the training mean and "
+             "std; the paper passed the training data as validation data.",
+    heldout="validation = the 102 test houses (the real held-out split; MAE).",
+    steps_per_execution=101,
+)
+
+#: The five tasks by table number.
+TASKS = {task.table: task for task in (APPROXIMATION, MNIST, IMDB, REUTERS, BOSTON_HOUSING)}
+
+
+# --------------------------------------------------------------------------
+# Running
+
+
+def configure_determinism(threads=None):
+    """Switch on TensorFlow's deterministic ops (once per process).
+
+    ``threads``: when given, TensorFlow's intra- and inter-op thread pools
+    are set to that size (only possible before TensorFlow runs its first op).
+    """
+    import tensorflow as tf
+
+    if threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+            tf.config.threading.set_inter_op_parallelism_threads(int(threads))
+        except RuntimeError:
+            pass  # TensorFlow already initialised: keep its pools
+    tf.config.experimental.enable_op_determinism()
+
+
+def resolve_verbose(verbose=None):
+    """Keras ``verbose`` for ``fit``: ``None`` means automatic.
+
+    Automatic: progress bars (1) in a Jupyter front end (Jupyter Server sets
+    ``JPY_SESSION_NAME`` for the kernels it starts) or a terminal, quiet (0)
+    otherwise, in particular under Papermill / ``make``.
+    """
+    if verbose is not None:
+        return int(verbose)
+    if os.environ.get("JPY_SESSION_NAME"):
+        return 1
+    if "ipykernel" not in sys.modules and sys.stdout is not None and sys.stdout.isatty():
+        return 1
+    return 0
+
+
+def _epoch_recorder(test_dataset):
+    import keras
+
+    class EpochRecorder(keras.callbacks.Callback):
+        """Evaluates the test split after every epoch and records every epoch's logs."""
+
+        def __init__(self):
+            super().__init__()
+            self.rows = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs if logs is not None else {}
+            if test_dataset is not None:
+                scores = self.model.evaluate(test_dataset, verbose=0, return_dict=True)
+                logs.update({f"test_{name}": value for name, value in scores.items()})
+            self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}})
+
+    return EpochRecorder()
+
+
+def train_one(task, data, optimizer, seed, epochs=None, verbose=0,
+              steps_per_execution=None):
+    """Train ``task``'s model on ``data`` with one optimizer and one seed.
+
+    ``optimizer`` is a name of ``task.optimizers`` or an :class:`OptimizerSpec`.
+    Returns a DataFrame with one row per epoch: ``epoch`` and
+    :meth:`Task.columns` (training loss and metrics, ``val_*``, ``test_*``).
+    """
+    import keras
+
+    spec = task.optimizer(optimizer) if isinstance(optimizer, str) else optimizer
+    epochs = task.epochs if epochs is None else int(epochs)
+    spe = task.steps_per_execution if steps_per_execution is None else steps_per_execution
+    keras.utils.set_random_seed(int(seed))
+    model = task.build_model()
+    model.compile(optimizer=spec.build(), loss=task.loss, metrics=list(task.metrics),
+                  steps_per_execution=int(spe), jit_compile=False)
+    batch = task.batch_size
+    train = data.train.dataset(batch, shuffle=True, seed=int(seed))
+    validation = data.validation.dataset(batch)
+    test = data.test.dataset(batch) if data.test is not None else None
+    recorder = _epoch_recorder(test)
+    # shuffle=False: the dataset reshuffles itself every epoch (seeded).
+    model.fit(train, epochs=epochs, validation_data=validation, callbacks=[recorder],
+              shuffle=False, verbose=verbose)
+    frame = pd.DataFrame(recorder.rows)
+    columns = ["epoch"] + task.columns(with_test=data.test is not None)
+    missing = set(columns) - set(frame.columns)
+    if missing:
+        raise RuntimeError(f"Keras logged {sorted(frame.columns)}, missing {sorted(missing)}.")
+    keras.backend.clear_session(free_memory=True)
+    return frame[columns]
+
+
+@dataclass
+class Experiment:
+    """The result of :func:`run_experiment` for one task."""
+
+    task: Task
+    seeds: list
+    epochs: int
+    quick: bool
+    status: str  # "run" or "not run"
+    reason: str = ""
+    detail: str = ""
+    history: pd.DataFrame | None = None
+    sizes: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+
+    @property
+    def ran(self):
+        return self.status == "run"
+
+    @property
+    def has_test(self):
+        return self.history is not None and any(
+            c.startswith("test_") for c in self.history.columns)
+
+
+def run_experiment(task, seeds=5, first_seed=0, quick=False, data_dir=None,
+                   verbose=None, epochs=None, data=None, threads=None,
+                   allow_missing=False):
+    """Run every optimizer of ``task`` for seeds ``first_seed .. first_seed+seeds-1``.
+
+    ``quick``: :data:`QUICK_SEEDS` seed(s), :data:`QUICK_EPOCHS` epochs, data
+    subsets (a smoke run). ``data``: a prepared :class:`TaskData` to use
+    instead of loading (tests). When the data file is not available (not in
+    the data folder and no download possible) :func:`mamgd.datasets.load`'s
+    ``DatasetUnavailableError`` is raised, or, with ``allow_missing=True``,
+    the result has ``status == "not run"`` and the reason; nothing is trained.
+
+    The long history has columns ``seed, epoch, optimizer`` then
+    :meth:`Task.columns`.
+    """
+    seed_list = list(range(int(first_seed), int(first_seed) + int(seeds)))
+    if quick:
+        seed_list = seed_list[:QUICK_SEEDS]
+    if epochs is None:
+        epochs = min(task.epochs, QUICK_EPOCHS) if quick else task.epochs
+    result = Experiment(task, seed_list, int(epochs), bool(quick), status="run")
+    if data is None:
+        if allow_missing:
+            available, reason, detail = task.is_available(data_dir)
+            if not available:
+                result.status, result.reason, result.detail = "not run", reason, detail
+                return result
+        data = task.prepare(task.load(data_dir), quick=quick)
+    result.sizes = data.sizes()
+    verbose = resolve_verbose(verbose)
+    configure_determinism(threads)
+    frames = []
+    for seed in seed_list:
+        for spec in task.optimizers:
+            start = time.perf_counter()
+            frame = train_one(task, data, spec, seed, epochs=epochs, verbose=verbose)
+            result.seconds[(seed, spec.name)] = time.perf_counter() - start
+            if verbose:
+                print(f"Table {task.table}, seed {seed}, {spec.name}: final training "
+                      f"loss {frame['loss'].iloc[-1]:.6f} "
+                      f"({result.seconds[(seed, spec.name)]:.1f} s)", flush=True)
+            frame.insert(0, "optimizer", spec.name)
+            frame.insert(0, "seed", seed)
+            frames.append(frame)
+    history = pd.concat(frames, ignore_index=True)
+    history = history[["seed", "epoch", "optimizer"]
+                      + [c for c in history.columns if c not in ("seed", "epoch", "optimizer")]]
+    result.history = history
+    return result
+
+
+# --------------------------------------------------------------------------
+# Seed statistics and verdicts
+
+
+def seed_statistics(history, column="loss"):
+    """Per epoch and optimizer: mean, std (ddof 1), min, max and count over seeds."""
+    grouped = history.groupby(["epoch", "optimizer"], sort=False)[column]
+    stats = grouped.agg(mean="mean", std="std", seed_min="min", seed_max="max",
+                        n_seeds="count").reset_index()
+    return stats
+
+
+def mean_table(history, task, column="loss"):
+    """The paper's layout: ``epoch`` + one column per optimizer (mean over seeds)."""
+    wide = history.pivot_table(index="epoch", columns="optimizer", values=column,
+                               aggfunc="mean")
+    wide = wide[[name for name in task.optimizer_names if name in wide.columns]]
+    wide = wide.reset_index()
+    wide.columns.name = None
+    return wide
+
+
+def band_verdict(paper, low, high):
+    """``(verdict, distance)`` of one published number against a band [low, high].
+
+    Inside when ``low <= paper <= high`` as printed with the paper's 6 decimals
+    (the paper's rounding is no evidence against us); the distance is 0 then,
+    else the distance to the nearest band edge.
+    """
+    printed_low, printed_high, printed = paper_module.as_printed([low, high, paper])
+    if printed_low <= printed <= printed_high:
+        return WITHIN, 0.0
+    return OUTSIDE, float(max(low - paper, paper - high))
+
+
+def band_verdicts(history, table, column="loss"):
+    """Every published number of ``table`` against our seed band.
+
+    Columns: ``epoch, optimizer, paper, mean, seed_min, seed_max, verdict,
+    distance, relative_distance`` (distance / |paper|). Published numbers for
+    epochs we did not run (quick mode) are left out.
+    """
+    stats = seed_statistics(history, column).set_index(["epoch", "optimizer"])
+    published = paper_module.load_paper_tables()
+    published = published[published["table"] == table]
+    rows = []
+    for record in published.itertuples(index=False):
+        key = (record.epoch, record.optimizer)
+        if key not in stats.index:
+            continue
+        band = stats.loc[key]
+        verdict, distance = band_verdict(record.loss, band["seed_min"], band["seed_max"])
+        rows.append({
+            "epoch": int(record.epoch), "optimizer": record.optimizer,
+            "paper": float(record.loss), "mean": float(band["mean"]),
+            "seed_min": float(band["seed_min"]), "seed_max": float(band["seed_max"]),
+            "verdict": verdict, "distance": distance,
+            "relative_distance": distance / abs(record.loss) if record.loss else np.nan,
+        })
+    columns = ["epoch", "optimizer", "paper", "mean", "seed_min", "seed_max",
+               "verdict", "distance", "relative_distance"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _g(value):
+    return f"{value:.3g}"
+
+
+def verdict_sentence(verdicts, table, n_seeds):
+    """A plain verdict, e.g. ``Table 8: 27 of 30 published numbers inside our
+    5-seed band; the other 3 outside by at most 0.003 ...``."""
+    total = len(verdicts)
+    if total == 0:
+        return f"Table {table}: no published number to compare (no epoch in common)."
+    inside = int((verdicts["verdict"] == WITHIN).sum())
+    band = f"our {n_seeds}-seed band [min, max]" if n_seeds > 1 else "our single run"
+    if n_seeds == 1:
+        head = f"Table {table}: {inside} of {total} published numbers equal {band}"
+    else:
+        head = f"Table {table}: {inside} of {total} published numbers inside {band}"
+    per_optimizer = ", ".join(
+        f"{name} {int((group['verdict'] == WITHIN).sum())}/{len(group)}"
+        for name, group in verdicts.groupby("optimizer", sort=False)
+    )
+    outside = verdicts[verdicts["verdict"] == OUTSIDE]
+    if outside.empty:
+        return f"{head} ({per_optimizer})."
+    worst = outside.loc[outside["distance"].idxmax()]
+    return (
+        f"{head} ({per_optimizer}); the other {len(outside)} lie outside by at most "
+        f"{_g(worst['distance'])} ({worst['optimizer']}, epoch {int(worst['epoch'])}: "
+        f"paper {worst['paper']:.6f}, band [{worst['seed_min']:.6f}, "
+        f"{worst['seed_max']:.6f}]), median distance {_g(outside['distance'].median())}, "
+        f"at most {_percent(outside['relative_distance'].max())} of the published value."
+    )
+
+
+def _percent(fraction):
+    value = 100 * fraction
+    return f"{value:.0f}%" if value >= 100 else f"{value:.3g}%"
+
+
+def summary_table(history, task, has_test=None):
+    """Per optimizer, mean and std over seeds of: the final training loss, the
+    best validation ``heldout_metric`` over epochs, and the test metric at the
+    final epoch (the validation split's when it is the test split)."""
+    metric = task.heldout_metric
+    if has_test is None:
+        has_test = f"test_{metric}" in history.columns
+    test_column = f"test_{metric}" if has_test else f"val_{metric}"
+    last = history["epoch"].max()
+    rows = []
+    for name in task.optimizer_names:
+        runs = history[history["optimizer"] == name]
+        if runs.empty:
+            continue
+        per_seed = runs.groupby("seed")
+        final = runs[runs["epoch"] == last].set_index("seed")
+        best = (per_seed[f"val_{metric}"].max() if task.higher_is_better
+                else per_seed[f"val_{metric}"].min())
+        values = {
+            "final_train_loss": final["loss"],
+            f"best_val_{metric}": best,
+            f"test_{metric}": final[test_column],
+        }
+        row = {"optimizer": name, "n_seeds": int(per_seed.ngroups)}
+        for label, series in values.items():
+            row[f"{label}_mean"] = float(series.mean())
+            row[f"{label}_std"] = float(series.std()) if len(series) > 1 else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------
+# Views for the notebooks
+
+#: Final-epoch validation accuracy visible in the authors' run logs (PROTOCOL.md
+#: section 4); the paper itself reports no held-out number.
+PAPER_LOGGED_VALIDATION_ACCURACY = {
+    9: {"MAMGD": 0.8574, "Adam": 0.8700, "RMSprop": 0.8657, "Adagrad": 0.7325},
+    10: {"MAMGD": 0.8090, "Adam": 0.8140, "RMSprop": 0.8040},
+}
+
+
+def protocol_frame(task, sizes=None):
+    """The task's protocol as a two-column table (for the notebooks)."""
+    layers = ", ".join(f"{layer.units} {layer.activation or 'linear'}"
+                       for layer in task.layers)
+    rows = [
+        ("table / figure", f"Table {task.table}, Figure {task.figure}"),
+        ("data", task.dataset or "generated (y = x^2 + x - 1)"),
+        ("protocol", task.protocol),
+        ("model", f"Sequential Dense: input {task.input_dim} -> {layers}"),
+        ("loss", task.loss + (f" (metrics: {', '.join(task.metrics)})" if task.metrics else "")),
+        ("epochs, batch", f"{task.epochs}, {task.batch_size}"),
+    ]
+    for spec in task.optimizers:
+        arguments = ", ".join(f"{k}={v!r}" for k, v in spec.kwargs)
+        rows.append((f"optimizer {spec.name}", f"{spec.cls}({arguments})"))
+    rows.append(("held-out (not in the paper)", task.heldout))
+    if sizes:
+        rows.append(("split sizes", ", ".join(f"{k} {v}" for k, v in sizes.items())))
+    rows.append(("steps per execution", str(task.steps_per_execution)))
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def comparison_frame(verdicts):
+    """Published number, our mean and band side by side: one row per epoch,
+    columns (optimizer, paper / mean / seed_min / seed_max / verdict)."""
+    wide = verdicts.set_index(["epoch", "optimizer"])[
+        ["paper", "mean", "seed_min", "seed_max", "verdict"]].unstack("optimizer")
+    order = list(dict.fromkeys(verdicts["optimizer"]))
+    wide = wide.swaplevel(axis=1)
+    return wide[[(name, col) for name in order
+                 for col in ("paper", "mean", "seed_min", "seed_max", "verdict")]]
+
+
+def logged_validation_comparison(result):
+    """Final-epoch validation accuracy: the authors' logged run against our seeds."""
+    logged = PAPER_LOGGED_VALIDATION_ACCURACY.get(result.task.table)
+    if not logged or not result.ran:
+        return None
+    last = result.history[result.history["epoch"] == result.history["epoch"].max()]
+    rows = []
+    for name, value in logged.items():
+        ours = last.loc[last["optimizer"] == name, "val_accuracy"]
+        rows.append({"optimizer": name, "authors_log": value, "mean": ours.mean(),
+                     "seed_min": ours.min(), "seed_max": ours.max(),
+                     "inside_band": bool(ours.min() <= value <= ours.max())})
+    return pd.DataFrame(rows)
+
+
+def timing_frame(result):
+    """Seconds per optimizer (sum over seeds) and in total."""
+    frame = pd.Series(result.seconds, dtype=float)
+    if frame.empty:
+        return pd.DataFrame(columns=["optimizer", "seconds"])
+    per = frame.groupby(level=1, sort=False).sum()
+    per["total"] = frame.sum()
+    return per.rename("seconds").rename_axis("optimizer").reset_index()
+
+
+# --------------------------------------------------------------------------
+# Writing
+
+
+def status_line(result):
+    """One line saying what was run (or why not)."""
+    task = result.task
+    if not result.ran:
+        return f"Table {task.table} not run: {result.reason}"
+    mode = "quick smoke run" if result.quick else "paper protocol"
+    return (f"Table {task.table} run ({mode}): {len(result.seeds)} seed(s) "
+            f"{result.seeds[0]}..{result.seeds[-1]}, {result.epochs} epochs, "
+            f"optimizers {', '.join(task.optimizer_names)}.")
+
+
+def write_outputs(result, figures_dir):
+    """Write every table of ``result`` under ``figures_dir/tables`` (csv, tex, md).
+
+    Always ``tableNN_status``; when run also ``tableNN`` (mean training loss,
+    paper layout), ``tableNN_seeds`` (long), ``tableNN_verdicts`` and
+    ``tableNN_summary``. Returns a dict of DataFrames (and the verdict).
+    """
+    from mamgd.artifacts import write_table
+
+    task = result.task
+    tables = Path(figures_dir) / "tables"
+    stem = task.stem
+    out = {}
+    if result.ran:
+        n = len(result.seeds)
+        out["mean"] = mean_table(result.history, task)
+        out["seeds"] = result.history
+        out["verdicts"] = band_verdicts(result.history, task.table)
+        out["summary"] = summary_table(result.history, task)
+        out["verdict"] = verdict_sentence(out["verdicts"], task.table, n)
+        write_table(out["mean"], tables, stem, caption=(
+            f"Table {task.table} ({task.title}): training loss per epoch, mean over "
+            f"{n} seed(s), MAMGD k = {task.k:g}."))
+        write_table(out["seeds"], tables, f"{stem}_seeds", caption=(
+            f"Table {task.table} ({task.title}): every seed, epoch and optimizer; "
+            f"training and held-out metrics. {task.heldout}"))
+        write_table(out["verdicts"], tables, f"{stem}_verdicts", caption=(
+            f"Table {task.table}: each published number against our {n}-seed band."))
+        write_table(out["summary"], tables, f"{stem}_summary", caption=(
+            f"Table {task.table} ({task.title}): final training loss, best validation "
+            f"{task.heldout_metric}, test {task.heldout_metric}; mean and std over "
+            f"{n} seed(s). {task.heldout}"))
+    out["status"] = pd.DataFrame([{
+        "table": task.table, "status": result.status,
+        "seeds": len(result.seeds) if result.ran else 0,
+        "epochs": result.epochs if result.ran else 0,
+        "quick": result.quick,
+        "note": status_line(result),
+        "verdict": out.get("verdict", ""),
+    }])
+    write_table(out["status"], tables, f"{stem}_status",
+                caption=f"Table {task.table}: what was run.")
+    return out

@@ -1,0 +1,105 @@
+"""Run the five network notebooks (Tables 7-11) in quick mode through
+mamgd.notebooks.execute and check what they publish.
+
+The data come from $MAMGD_DATA_DIR (default: ../shared/data/keras next to the
+checkout). imdb.npz is usually absent offline: the IMDB notebook must then
+succeed and say "Table 9 not run". Downloads are pointed at an empty local
+folder, so nothing touches the network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mamgd import notebooks
+from mamgd.paper import paper_table
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data" / "keras"
+DATA_DIR = Path(os.environ.get("MAMGD_DATA_DIR") or SHARED_DATA).resolve()
+
+NOTEBOOKS = {
+    7: ("04_approximation", "approximation", None),
+    8: ("05_mnist", "mnist", "mnist.npz"),
+    9: ("06_imdb", "imdb", "imdb.npz"),
+    10: ("07_reuters", "reuters", "reuters.npz"),
+    11: ("08_boston_housing", "boston_housing", "boston_housing.npz"),
+}
+
+
+def _execute(table, tmp_path, monkeypatch):
+    name, slug, fname = NOTEBOOKS[table]
+    if fname and fname != "imdb.npz" and not (DATA_DIR / fname).is_file():
+        pytest.skip(f"{fname} not in {DATA_DIR}")
+    origin = tmp_path / "empty-origin"
+    origin.mkdir()
+    monkeypatch.setenv("MAMGD_DATA_DIR", str(DATA_DIR))
+    monkeypatch.setenv("MAMGD_DATA_ORIGIN", origin.as_uri())
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    figures = tmp_path / "figures"
+    executed = tmp_path / f"{name}.ipynb"
+    published = notebooks.execute(ROOT / "notebooks" / f"{name}.py", executed, figures,
+                                  parameters={"quick": True, "seeds": 5, "verbose": 0})
+    assert executed.is_file()
+    return figures, executed, published, slug
+
+
+def _text_outputs(executed):
+    cells = json.loads(executed.read_text())["cells"]
+    texts = []
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            texts.append("".join(output.get("text", "")))
+            for key in ("text/markdown", "text/plain"):
+                texts.append("".join(output.get("data", {}).get(key, "")))
+    return "\n".join(texts)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("table", [7, 8, 10, 11])
+def test_network_notebook_quick(table, tmp_path, monkeypatch):
+    figures, executed, published, slug = _execute(table, tmp_path, monkeypatch)
+    tables = figures / "tables"
+    stem = f"table{table:02d}"
+    for suffix in ("", "_seeds", "_verdicts", "_summary", "_status"):
+        for ext in (".csv", ".tex", ".md"):
+            assert (tables / f"{stem}{suffix}{ext}").is_file(), f"{stem}{suffix}{ext}"
+    for figure in (f"fig{table:02d}_{slug}", f"fig{table:02d}_{slug}_heldout"):
+        for ext in (".pdf", ".png"):
+            assert (figures / f"{figure}{ext}").stat().st_size > 1000
+    # the paper's layout, the long seed table, the verdicts
+    wide = pd.read_csv(tables / f"{stem}.csv")
+    assert list(wide.columns) == list(paper_table(table).columns)
+    assert list(wide["epoch"]) == [1, 2]
+    seeds = pd.read_csv(tables / f"{stem}_seeds.csv")
+    assert list(seeds.columns[:4]) == ["seed", "epoch", "optimizer", "loss"]
+    assert "val_loss" in seeds.columns and set(seeds["seed"]) == {0}
+    verdicts = pd.read_csv(tables / f"{stem}_verdicts.csv")
+    assert set(verdicts["verdict"]) <= {"within-band", "outside-band"}
+    assert len(verdicts) == 2 * (len(wide.columns) - 1)
+    status = pd.read_csv(tables / f"{stem}_status.csv")
+    assert status.loc[0, "status"] == "run" and bool(status.loc[0, "quick"])
+    assert f"Table {table}: " in _text_outputs(executed)
+
+
+@pytest.mark.slow
+def test_imdb_notebook_quick(tmp_path, monkeypatch):
+    figures, executed, published, slug = _execute(9, tmp_path, monkeypatch)
+    status = pd.read_csv(figures / "tables" / "table09_status.csv")
+    if (DATA_DIR / "imdb.npz").is_file():
+        assert status.loc[0, "status"] == "run"
+        assert (figures / "tables" / "table09.csv").is_file()
+        assert (figures / "fig09_imdb.png").is_file()
+        return
+    assert status.loc[0, "status"] == "not run"
+    assert "Table 9 not run: imdb.npz not available" in status.loc[0, "note"]
+    assert sorted(p.name for p in published) == [
+        "table09_status.csv", "table09_status.md", "table09_status.tex"]
+    assert not list(figures.glob("fig09*"))
+    assert "Table 9 not run: imdb.npz not available" in _text_outputs(executed)
