@@ -66,6 +66,9 @@ $(EXECUTED)/%.ipynb: notebooks/%.py $(PACKAGE) | $(STAMP)
 	$(PY) -m mamgd.notebooks $< $@ --figures-dir $(FIGURES) \
 		-p quick $(QUICK_PARAM) -p seeds $(SEEDS)
 
+# The ablation reads the k-search sensitivity grid that notebook 02 writes.
+$(EXECUTED)/09_curvature_ablation.ipynb: | $(EXECUTED)/02_decay_search.ipynb
+
 functions: $(patsubst notebooks/%.py,$(EXECUTED)/%.ipynb,$(FUNCTION_NOTEBOOKS))
 networks: $(patsubst notebooks/%.py,$(EXECUTED)/%.ipynb,$(NETWORK_NOTEBOOKS))
 
@@ -73,9 +76,8 @@ reproduce: $(EXECUTED_ALL)
 	$(MAKE) --no-print-directory report
 
 report: $(STAMP)
-	@if $(PY) -c "import mamgd.report" 2>/dev/null; then \
-		$(PY) -m mamgd.report --figures-dir $(FIGURES); \
-	else echo "report: mamgd.report does not exist yet; nothing written."; fi
+	$(PY) -m mamgd.report --figures-dir $(FIGURES) --executed-dir $(EXECUTED) \
+		$(if $(MAMGD_DATA_DIR),--data-dir $(MAMGD_DATA_DIR),)
 
 data: $(STAMP)
 	$(PY) -m mamgd.datasets fetch $(if $(MAMGD_DATA_DIR),--data-dir $(MAMGD_DATA_DIR),)

@@ -120,9 +120,10 @@ class MAMGD(keras.optimizers.Optimizer):
 
     1. decay exponent: ``exp(-k t)`` (paper) vs ``exp(-k (t-1))`` (code);
     2. bias correction: the paper divides m by ``1 - b1^t`` and ``a`` by
-       ``1 - b2^t``; the code scales the step by ``(1 - b2^t)/(1 - b1^t)``
-       with no square root on ``1 - b2^t`` (unlike Adam), which acts as a
-       learning-rate warm-up from ``eta (1 - beta_2)/(1 - beta_1)``;
+       ``1 - b2^t``; the code scales the step by ``(1 - b2^t)/(1 - b1^t)``.
+       Both are the same ratio up to the epsilon (item 3); neither has Adam's
+       square root on ``1 - b2^t``, so both steps start at about
+       ``eta sqrt(1 - beta_2)`` and grow: a built-in learning-rate warm-up;
     3. epsilon placement: ``a_hat + eps`` (paper) vs ``sqrt(n) + eps`` before
        the bias rescaling (code);
     4. the listing prints the undecayed betas in the moment updates while the

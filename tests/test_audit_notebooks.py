@@ -1,0 +1,68 @@
+"""Notebooks 09 (curvature ablation) and 10 (from-scratch references), quick mode.
+
+Each runs headlessly through :func:`mamgd.notebooks.execute` into a temporary
+folder and must publish its figures and tables; quick mode must stay fast.
+"""
+
+import json
+import time
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+
+QUICK_LIMIT_S = 60
+
+
+def _execute(tmp_path, name, **parameters):
+    from mamgd.notebooks import execute
+
+    output = tmp_path / f"{name}.ipynb"
+    figures = tmp_path / "figures"
+    start = time.perf_counter()
+    published = execute(ROOT / "notebooks" / f"{name}.py", output, figures,
+                        parameters={"quick": True, **parameters}, timeout=600)
+    wall = time.perf_counter() - start
+    duration = json.loads(output.read_text())["metadata"]["papermill"]["duration"]
+    return figures, published, duration, wall
+
+
+@pytest.mark.slow
+def test_09_curvature_ablation_quick(tmp_path):
+    figures, published, duration, wall = _execute(tmp_path, "09_curvature_ablation")
+    for stem in ("ablation_differences", "ablation_functions", "ablation_k_range",
+                 "ablation_warmup", "ablation_k_specificity", "ablation_networks"):
+        for suffix in ("pdf", "png"):
+            assert (figures / f"{stem}.{suffix}").is_file(), stem
+    tables = figures / "tables"
+    for stem in ("ablation_differences", "ablation_differences_per_table",
+                 "ablation_differences_cells", "ablation_functions", "ablation_effects",
+                 "ablation_k_range", "ablation_warmup", "ablation_k_specificity_summary",
+                 "ablation_networks", "ablation_step_length"):
+        for suffix in ("csv", "tex", "md"):
+            assert (tables / f"{stem}.{suffix}").is_file(), stem
+    overall = pd.read_csv(tables / "ablation_differences.csv").set_index("configuration")
+    assert overall.loc["authors_code", "match_460"] == 460
+    assert overall.loc["algorithm6", "match_mamgd_95"] == 0
+    assert all(str(p).startswith(str(figures)) for p in published)
+    assert duration < QUICK_LIMIT_S, f"quick run took {duration:.0f} s (wall {wall:.0f} s)"
+
+
+@pytest.mark.slow
+def test_10_from_scratch_quick(tmp_path):
+    from mamgd import datasets
+
+    if not datasets.is_available("mnist"):
+        pytest.skip("mnist.npz not available (set MAMGD_DATA_DIR)")
+    figures, published, duration, wall = _execute(
+        tmp_path, "10_from_scratch", data_dir=str(datasets.resolve_data_dir()))
+    for stem in ("scratch_amsgrad_contour", "scratch_bowl_contour", "scratch_mnist"):
+        for suffix in ("pdf", "png"):
+            assert (figures / f"{stem}.{suffix}").is_file(), stem
+    bowl = pd.read_csv(figures / "tables" / "scratch_bowl.csv").set_index("optimizer")
+    assert 1e-6 < bowl.loc["AMSGrad (tutorial)", "f_final"] < 3e-6
+    summary = pd.read_csv(figures / "tables" / "scratch_mnist_summary.csv")
+    assert set(summary["optimizer"]) == {"numpy Adam", "Keras Adam", "numpy MAMGD",
+                                         "numpy MAMGD (Algorithm 6)"}
+    assert duration < QUICK_LIMIT_S, f"quick run took {duration:.0f} s (wall {wall:.0f} s)"
