@@ -100,3 +100,105 @@ def reproduce_table(function):
     """Our version of the paper's table for ``function``: even steps 2..max_steps."""
     curves = error_curves(function)
     return paper_layout(curves, range(2, function.max_steps + 1, 2))
+
+
+# ---------------------------------------------------------------------------
+# Notebook 01: tables, checks and figures around reproduce_table
+# ---------------------------------------------------------------------------
+
+#: The paper's y limits of Figures 1-6 (figure number = table number); the
+#: others take the data's range from 0.
+PAPER_FIGURE_YLIM = {3: (0.0, 1.0), 4: (0.0, 1.0), 6: (0.0, 1.0)}
+
+
+class TableMismatch(AssertionError):
+    """A reproduced cell differs from the published one at 6 decimals."""
+
+
+def even_epochs(function):
+    """The step counts the paper's table shows for ``function``: 2, 4, ..., max."""
+    return list(range(2, function.max_steps + 1, 2))
+
+
+def table_stem(function):
+    """File stem of the function's table: ``table01`` ... ``table06``."""
+    return f"table{function.table:02d}"
+
+
+def curves_stem(function):
+    """File stem of the function's full per-step curves: ``curves01`` ..."""
+    return f"curves{function.table:02d}"
+
+
+def figure_stem(function):
+    """File stem of the function's figure: ``fig01_quadratic`` ..."""
+    return f"fig{function.table:02d}_{function.name}"
+
+
+def reproduce(function):
+    """Per-step curves (Keras, 0..max_steps) and the paper-layout table.
+
+    Returns ``(curves, table)``; ``table`` equals :func:`reproduce_table`.
+    """
+    curves = error_curves(function)
+    return curves, paper_layout(curves, even_epochs(function))
+
+
+def side_by_side(published, ours):
+    """Published and reproduced table next to each other.
+
+    ``published`` and ``ours`` are wide tables (``epoch`` + optimizer
+    columns). Returns a DataFrame indexed by epoch whose columns are
+    ``(optimizer, "paper" | "ours")``, ours printed to 6 decimals as the
+    paper prints.
+    """
+    from mamgd.paper import as_printed
+
+    published = published.set_index("epoch")
+    ours = ours.set_index("epoch").loc[published.index]
+    columns = {}
+    for name in published.columns:
+        columns[(name, "paper")] = published[name].to_numpy()
+        columns[(name, "ours")] = as_printed(ours[name].to_numpy(dtype=float))
+    frame = pd.DataFrame(columns, index=published.index)
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["optimizer", ""])
+    return frame
+
+
+def check_comparisons(comparisons):
+    """Raise :class:`TableMismatch` listing every cell whose ``match`` is false.
+
+    ``comparisons`` is one long frame of :func:`mamgd.paper.compare_exact`
+    (or several concatenated). Returns the number of cells checked.
+    """
+    bad = comparisons[~comparisons["match"]]
+    if len(bad):
+        lines = [f"Table {r.table}, epoch {r.epoch}, {r.optimizer}: paper {r.paper:.6f}, "
+                 f"ours {r.reproduced:.6f}" for r in bad.itertuples(index=False)]
+        shown = "\n  ".join(lines[:20]) + ("\n  ..." if len(lines) > 20 else "")
+        raise TableMismatch(
+            f"{len(bad)} of {len(comparisons)} cells differ from the paper at 6 "
+            f"decimals:\n  {shown}")
+    return len(comparisons)
+
+
+def parity_summary(curves, tail=5):
+    """What the even-step tables hide: the error at odd vs even steps.
+
+    For each optimizer (column of ``curves``), over the last ``tail`` odd and
+    the last ``tail`` even step counts: the largest error at even steps, the
+    largest at odd steps and their ratio. A limit cycle of period 2 (MAMGD on
+    Tables 1 and 2) shows as a large odd/even ratio.
+    """
+    steps = np.asarray(curves.index)
+    last = steps.max()
+    even = [s for s in steps if s % 2 == 0 and s > 0][-tail:]
+    odd = [s for s in steps if s % 2 == 1][-tail:]
+    rows = []
+    for name in curves.columns:
+        e = float(curves.loc[even, name].max())
+        o = float(curves.loc[odd, name].max())
+        rows.append({"optimizer": name, "steps": f"{min(odd + even)}-{last}",
+                     "max_even": e, "max_odd": o,
+                     "odd_over_even": o / e if e > 0 else np.inf})
+    return pd.DataFrame(rows)

@@ -76,3 +76,25 @@ print("ok", max(float(np.abs(a - b).max()) for a, b in zip(single.get_weights(),
 def test_mirrored_strategy_on_two_devices_equals_one_device(variant):
     out = run_python(f"VARIANT = {variant!r}\n" + MIRRORED, env={"KERAS_BACKEND": "tensorflow"})
     assert out.strip().splitlines()[-1].startswith("ok")
+
+
+def test_numpy_modules_load_without_keras_and_keras_first_registers_the_optimizers(tmp_path):
+    out = run_python("""
+import sys
+import mamgd.reference, mamgd.functions, mamgd.search
+print("keras" in sys.modules)
+""")
+    assert out.strip().splitlines()[-1] == "False"
+    run_python(f"""
+import keras, mamgd, numpy as np
+model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+model.compile(optimizer=mamgd.MAMGD(0.01, variant="algorithm6"), loss="mse")
+model.fit(np.ones((8, 3)), np.ones((8, 1)), verbose=0)
+model.save({str(tmp_path / "m.keras")!r})
+""")
+    out = run_python(f"""
+import keras, mamgd
+model = keras.models.load_model({str(tmp_path / "m.keras")!r})
+print(type(model.optimizer).__name__, model.optimizer.variant)
+""")
+    assert out.strip().splitlines()[-1] == "MAMGD algorithm6"

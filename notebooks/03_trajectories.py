@@ -1,0 +1,104 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Optimizer paths on the test functions
+#
+# Every optimizer of the companion -- MAMGD as the authors' code runs it and as
+# the paper's Algorithm 6 prints it, AdaExp (the paper's Algorithm 7), Adam,
+# AMSGrad, Adagrad, RMSprop and SGD -- from each test function's start point,
+# drawn on a contour plot of the function in the style of the from-scratch
+# AMSGrad tutorial (PROTOCOL.md section 5): contour of f over the function's
+# domain, each path as a line with a marker per step, the start (gold star)
+# and every global minimiser (white cross) marked. A second panel zooms on
+# the region the paths cover.
+#
+# Protocol of Tables 1-6: learning rate 0.1, Keras defaults otherwise, float32;
+# MAMGD (both variants) and AdaExp use the function's published k (Rosenbrock
+# and Beale have none and use k = 0.1). Steps: the table's length (30, Booth
+# 40); 100 for Rosenbrock and Beale. The runs use the NumPy reference
+# optimizers (`mamgd.reference`, bit for bit the Keras ones); no TensorFlow here.
+
+# %% tags=["parameters"]
+quick = False  # quick: three functions only, PNGs at 100 dpi
+seed = 0  # unused: the runs are deterministic
+seeds = 5  # unused here
+figures_dir = "../figures"
+data_dir = None  # unused here
+function_names = None  # None: the six paper functions plus Rosenbrock and Beale
+
+# %%
+import sys
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import Markdown, display
+
+from mamgd import artifacts, figures, functions, trajectories
+
+figures_dir = Path(figures_dir)
+tables_dir = figures_dir / "tables"
+dpi = 100 if quick else artifacts.PNG_DPI
+if function_names is None:
+    function_names = (["sphere", "himmelblau", "rosenbrock"] if quick
+                      else [f.name for f in functions.ALL_FUNCTIONS])
+selected = [functions.get(name) for name in function_names]
+writer = figures.FigureWriter(figures_dir, dpi=dpi)  # two worker processes save the figures
+
+# %% [markdown]
+# ## Paths and figures
+
+# %%
+summaries, frames = [], []
+for function in selected:
+    paths = trajectories.optimizer_paths(function)
+    k = trajectories.decay_rate(function)
+    writer.submit(f"traj_{function.name}", figures.contour_paths, function, paths,
+                  title=f"{function.title}: {trajectories.path_steps(function)} steps, "
+                        f"learning rate 0.1, k = {k:.4g}")
+    summaries.append(trajectories.path_summary(function, paths))
+    frames.append(trajectories.paths_frame(function, paths))
+summary = pd.concat(summaries, ignore_index=True)
+writer.close()  # waits for the figures; re-raises any error
+display(Markdown("\n".join(f"- {f.title}: `figures/traj_{f.name}.pdf` / `.png`" for f in selected)))
+
+# %% [markdown]
+# ## Where each optimizer ends
+#
+# Final point, f there and the paper's error (mean squared distance to the
+# target point) after the last step; `figures/tables/trajectories.csv` has
+# every point of every path (9 significant digits: exact float32).
+
+# %%
+paths_table = pd.concat(frames, ignore_index=True)
+artifacts.write_text(tables_dir / "trajectories.csv",
+                     paths_table.to_csv(index=False, float_format="%.9g", lineterminator="\n"))
+artifacts.write_table(
+    summary.astype({"steps": object, "diverged": object}), tables_dir, "trajectory_summary",
+    decimals=12, caption="Final point of each optimizer path (learning rate 0.1, float32).")
+with pd.option_context("display.float_format", "{:.4g}".format, "display.max_rows", 80):
+    display(summary)
+
+# %%
+diverged = summary[summary["diverged"]]
+best = summary.dropna(subset=["error_final"]).loc[
+    lambda s: s.groupby("function")["error_final"].idxmin()]
+lines = [f"- {row.function}: closest to the target after {row.steps} steps is {row.optimizer} "
+         f"(error {row.error_final:.3g})" for row in best.itertuples()]
+lines.append("- diverged (non-finite after the last step): "
+             + (", ".join(f"{r.optimizer} on {r.function}" for r in diverged.itertuples())
+                or "none"))
+display(Markdown("\n".join(lines)))
+
+# %%
+print("TensorFlow imported by this notebook:", "tensorflow" in sys.modules)
