@@ -59,3 +59,10 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in ci
     assert "make test" in readme and "make reproduce" in readme
+
+
+def test_readme_results_block_is_the_generated_report_summary():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- report-summary:start -->")[1].split("<!-- report-summary:end -->")[0]
+    generated = (ROOT / "figures" / "tables" / "report_summary.md").read_text()
+    assert block.strip() == generated.strip(), "README results are stale: paste report_summary.md"
