@@ -39,7 +39,6 @@ atomically (:func:`mamgd.artifacts.write_text`).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -54,6 +53,7 @@ import pandas as pd
 
 from mamgd import paper as paper_module
 from mamgd.artifacts import write_table, write_text
+from mamgd.datasets import sha256_file
 
 #: Verdict labels, in report order.
 EXACT, MISMATCH, WITHIN, OUTSIDE, NOT_RUN = (
@@ -325,14 +325,6 @@ def environment():
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
     }
-
-
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def dataset_checksums(data_dir=None):
