@@ -7,6 +7,7 @@
 #   make report          figures/tables/paper_vs_reproduced.csv and figures/REPORT.md
 #   make data            fill data/ (or $MAMGD_DATA_DIR) with the Keras datasets
 #   make benchmark       optimizer speed against Adam (ratios)
+#   make test-torch      also install PyTorch (CPU) and run the backend tests on it
 #   QUICK=1 make ...     smoke run into build/quick/ (committed outputs untouched)
 
 PYTHON ?= python3
@@ -44,11 +45,11 @@ NETWORK_NOTEBOOKS := $(sort $(wildcard notebooks/0[4-8]_*.py))
 EXECUTED_ALL := $(patsubst notebooks/%.py,$(EXECUTED)/%.ipynb,$(NOTEBOOK_SOURCES))
 PACKAGE := $(wildcard mamgd/*.py) mamgd/data/paper_tables.csv
 
-.PHONY: all test venv reproduce functions networks report data benchmark lock clean-quick help
+.PHONY: all test test-torch venv reproduce functions networks report data benchmark lock clean-quick help
 .DELETE_ON_ERROR:
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '1,/^$$/p' Makefile
 
 venv: $(STAMP)
 
@@ -61,6 +62,13 @@ $(STAMP): requirements.lock pyproject.toml
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup -q
+
+# Optional: the PyTorch backend (CPU wheel; a bare `pip install torch` pulls CUDA packages).
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+test-torch: $(STAMP)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch==2.13.0 \
+		--extra-index-url $(TORCH_CPU_INDEX)
+	$(PY) -m pytest -q tests/test_backends.py
 
 $(EXECUTED)/%.ipynb: notebooks/%.py $(PACKAGE) | $(STAMP)
 	$(PY) -m mamgd.notebooks $< $@ --figures-dir $(FIGURES) \

@@ -1,5 +1,6 @@
 """The optimizers on other backends and under tf.distribute (fresh processes)."""
 
+import importlib.util
 import json
 
 import numpy as np
@@ -16,15 +17,34 @@ print(json.dumps(table.to_dict(orient="list")))
 """
 
 
-@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
-def test_table1_is_reproduced_exactly_on_backend(backend):
+needs_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None,
+                                 reason="PyTorch not installed (`make test-torch` installs the CPU wheel)")
+
+
+def _table1_on(backend):
     import pandas as pd
 
     out = run_python(TABLE1_ON_BACKEND, env={"KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"})
-    ours = pd.DataFrame(json.loads(out.strip().splitlines()[-1]))
-    comparison = paper.compare_exact(1, ours)
+    comparison = paper.compare_exact(1, pd.DataFrame(json.loads(out.strip().splitlines()[-1])))
     assert len(comparison) == 75
+    return comparison
+
+
+@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
+def test_table1_is_reproduced_exactly_on_backend(backend):
+    comparison = _table1_on(backend)
     assert comparison["match"].all(), comparison[~comparison["match"]]
+
+
+@needs_torch
+def test_table1_on_torch_is_within_one_printed_unit():
+    # PyTorch's float32 pow/exp round differently from TensorFlow's and JAX's:
+    # on all six tables 2 of 460 cells (one MAMGD, one of Keras's own Adam)
+    # print one unit higher in the 6th decimal. Table 1 has one of them.
+    comparison = _table1_on("torch")
+    distance = (comparison["reproduced"] - comparison["paper"]).abs()
+    assert distance.max() < 1.5e-6, comparison[distance >= 1.5e-6]
+    assert comparison["match"].sum() >= 74
 
 
 def test_algorithm6_agrees_across_tensorflow_and_jax():
@@ -35,9 +55,11 @@ f = functions.get("booth")
 path = fe.keras_trajectory(mamgd.MAMGD(0.05, k=0.1, variant="algorithm6"), f, 15)
 print(repr(path.tolist()))
 """
+    backends = ["tensorflow", "jax"] + (["torch"] if importlib.util.find_spec("torch") else [])
     paths = [np.array(eval(run_python(code, env={"KERAS_BACKEND": b, "JAX_PLATFORMS": "cpu"})
-                           .strip().splitlines()[-1])) for b in ("tensorflow", "jax")]
-    np.testing.assert_allclose(paths[0], paths[1], rtol=1e-5, atol=1e-6)
+                           .strip().splitlines()[-1])) for b in backends]
+    for other in paths[1:]:
+        np.testing.assert_allclose(paths[0], other, rtol=1e-5, atol=1e-6)
 
 
 MIRRORED = """
