@@ -7,6 +7,7 @@ stamp, so regenerating them gives byte-identical files.
 """
 
 import contextlib
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -83,3 +84,27 @@ def save_figure(fig, directory, stem, dpi=PNG_DPI):
                         bbox_inches="tight")
         paths.append(path)
     return paths
+
+
+def display_figures(paths, width=1100):
+    """Show saved PNG figures inline in a notebook, as downscaled copies.
+
+    The executed notebooks are what readers browse; embedding the 300-dpi
+    files would make them tens of megabytes, so each PNG is shown at
+    ``width`` pixels (the files on disk are untouched). Other files are
+    skipped. Returns the paths shown.
+    """
+    from IPython.display import Image, display
+    from PIL import Image as PILImage
+
+    shown = []
+    for path in sorted(Path(p) for p in paths):
+        if path.suffix != ".png":
+            continue
+        with PILImage.open(path) as image:
+            image.thumbnail((width, 10 * width))
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG", optimize=True)
+        display(Image(data=buffer.getvalue()))
+        shown.append(path)
+    return shown

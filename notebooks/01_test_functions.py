@@ -180,3 +180,16 @@ for function in (functions.QUADRATIC, functions.SPHERE):
         f"0.1, which cannot settle. The table's even steps, which the k search tuned for "
         f"(step {function.search_steps}), all land on the good half of the cycle.")
 display(Markdown("\n".join(lines)))
+
+# %% [markdown]
+# ## Figures of this notebook
+#
+# Every figure it wrote, shown at reduced size (the PDF and 300-dpi PNG files
+# are in `figures/`; captions in `figures/README.md`).
+
+# %%
+from pathlib import Path as _Path
+
+from mamgd.artifacts import display_figures
+
+display_figures(_Path(figures_dir).glob("*.png"));

@@ -245,3 +245,16 @@ display(Markdown("\n".join(lines)))
 writer.close()  # waits for the figures; re-raises any error
 print(f"{len(writer.saved)} figure files written")
 print("TensorFlow imported by this notebook:", "tensorflow" in sys.modules)
+
+# %% [markdown]
+# ## Figures of this notebook
+#
+# Every figure it wrote, shown at reduced size (the PDF and 300-dpi PNG files
+# are in `figures/`; captions in `figures/README.md`).
+
+# %%
+from pathlib import Path as _Path
+
+from mamgd.artifacts import display_figures
+
+display_figures(_Path(figures_dir).glob("*.png"));

@@ -102,3 +102,16 @@ display(Markdown("\n".join(lines)))
 
 # %%
 print("TensorFlow imported by this notebook:", "tensorflow" in sys.modules)
+
+# %% [markdown]
+# ## Figures of this notebook
+#
+# Every figure it wrote, shown at reduced size (the PDF and 300-dpi PNG files
+# are in `figures/`; captions in `figures/README.md`).
+
+# %%
+from pathlib import Path as _Path
+
+from mamgd.artifacts import display_figures
+
+display_figures(_Path(figures_dir).glob("*.png"));

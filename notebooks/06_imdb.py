@@ -115,3 +115,16 @@ if result.ran:
     display(Markdown(f"**{outputs['verdict']}**"))
 else:
     display(Markdown("**Table 9 not run: imdb.npz not available.** No verdict."))
+
+# %% [markdown]
+# ## Figures of this notebook
+#
+# Every figure it wrote, shown at reduced size (the PDF and 300-dpi PNG files
+# are in `figures/`; captions in `figures/README.md`).
+
+# %%
+from pathlib import Path as _Path
+
+from mamgd.artifacts import display_figures
+
+display_figures(_Path(figures_dir).glob("*.png"));

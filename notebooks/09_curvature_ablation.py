@@ -331,3 +331,16 @@ if histories:
         print(f"Table {r.table} task, {r.optimizer}: final training loss "
               f"{r.final_loss_mean:.4g} ({100 * r.change_vs_reference:+.1f}% vs the "
               f"authors' code, below it on {r.wins_vs_reference}/{r.n_seeds} seeds)")
+
+# %% [markdown]
+# ## Figures of this notebook
+#
+# Every figure it wrote, shown at reduced size (the PDF and 300-dpi PNG files
+# are in `figures/`; captions in `figures/README.md`).
+
+# %%
+from pathlib import Path as _Path
+
+from mamgd.artifacts import display_figures
+
+display_figures(_Path(figures_dir).glob("*.png"));

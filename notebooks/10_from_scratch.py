@@ -152,3 +152,16 @@ print(gap.to_string())
 # %%
 fig = S.plot_mnist(history)
 save_figure(fig, figures_dir, "scratch_mnist", dpi=dpi)
+
+# %% [markdown]
+# ## Figures of this notebook
+#
+# Every figure it wrote, shown at reduced size (the PDF and 300-dpi PNG files
+# are in `figures/`; captions in `figures/README.md`).
+
+# %%
+from pathlib import Path as _Path
+
+from mamgd.artifacts import display_figures
+
+display_figures(_Path(figures_dir).glob("*.png"));
