@@ -133,14 +133,34 @@ def open_storage(storage=None):
         return storage
     text = str(storage)
     if "://" in text:
-        engine_kwargs = {"connect_args": {"timeout": 60}} if text.startswith("sqlite") else None
-        return optuna.storages.RDBStorage(text, engine_kwargs=engine_kwargs)
+        return _open_rdb_storage(text)
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
     path = Path(text)
     path.parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(path)))
+
+
+def _open_rdb_storage(url, attempts=8):
+    """An RDBStorage for ``url``, safe when several workers open a new database at once.
+
+    Two processes that find no schema both create it; the loser gets a
+    SQLAlchemy error (e.g. ``UNIQUE constraint failed: alembic_version``). The
+    schema exists by then, so opening again succeeds: retry with a short pause.
+    """
+    import time
+
+    import sqlalchemy.exc
+
+    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
+    for attempt in range(1, attempts + 1):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        except sqlalchemy.exc.SQLAlchemyError:
+            if attempt == attempts:
+                raise
+            time.sleep(0.1 * attempt)
 
 
 def _steps(function, steps):
@@ -188,10 +208,14 @@ def open_study(function, storage=None, steps=None):
                                     load_if_exists=True, sampler=_sampler(0, 0))
     wanted = _objective_attrs(function, steps)
     present = study.user_attrs
-    if not present:
+    # Another worker may be writing the attributes right now (one at a time):
+    # a partial set that agrees with ours is completed, any disagreement is
+    # another objective.
+    if all(wanted.get(key) == value for key, value in present.items()):
         for key, value in wanted.items():
-            study.set_user_attr(key, value)
-    elif {k: present.get(k) for k in wanted} != wanted:
+            if key not in present:
+                study.set_user_attr(key, value)
+    else:
         raise ValueError(
             f"Study {study.study_name!r} in this storage was made with another "
             f"objective: {present} (expected {wanted}).")

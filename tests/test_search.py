@@ -231,8 +231,10 @@ def test_two_worker_processes_fill_one_study(tmp_path, kind):
     ]
     deadline = time.monotonic() + 240
     while not all(Path(f"{barrier}.ready-{i}").exists() for i in (0, 1)):
-        assert all(w.poll() is None for w in workers), [w.communicate() for w in workers]
-        assert time.monotonic() < deadline, "workers did not start"
+        if any(w.poll() is not None for w in workers) or time.monotonic() > deadline:
+            for w in workers:  # do not let the survivor wait out its barrier
+                w.kill()
+            pytest.fail(f"a worker died or did not start: {[w.communicate() for w in workers]}")
         time.sleep(0.05)
     barrier.touch()
     outputs = [w.communicate(timeout=240) for w in workers]
