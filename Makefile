@@ -39,11 +39,21 @@ FIGURES := figures
 QUICK_PARAM := False
 endif
 
+# Executed notebooks (by name): 01-03 and 09-10 from their own notebooks/NN_*.py;
+# 04-08 from one template, notebooks/network_task.py, run with `-p table N`.
 NOTEBOOK_SOURCES := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
-FUNCTION_NOTEBOOKS := $(sort $(wildcard notebooks/0[1-3]_*.py))
-NETWORK_NOTEBOOKS := $(sort $(wildcard notebooks/0[4-8]_*.py))
-EXECUTED_ALL := $(patsubst notebooks/%.py,$(EXECUTED)/%.ipynb,$(NOTEBOOK_SOURCES))
-PACKAGE := $(wildcard mamgd/*.py) mamgd/data/paper_tables.csv
+NETWORK_TEMPLATE := notebooks/network_task.py
+NETWORK_TABLES := 04_approximation:7 05_mnist:8 06_imdb:9 07_reuters:10 08_boston_housing:11
+NETWORK_NOTEBOOKS := $(foreach pair,$(NETWORK_TABLES),$(firstword $(subst :, ,$(pair))))
+FUNCTION_NOTEBOOKS := $(patsubst notebooks/%.py,%,$(sort $(wildcard notebooks/0[1-3]_*.py)))
+NOTEBOOKS := $(sort $(patsubst notebooks/%.py,%,$(NOTEBOOK_SOURCES)) $(NETWORK_NOTEBOOKS))
+EXECUTED_ALL := $(NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
+notebook_source = $(if $(filter $(1),$(NETWORK_NOTEBOOKS)),$(NETWORK_TEMPLATE),notebooks/$(1).py)
+network_table = $(lastword $(subst :, ,$(filter $(1):%,$(NETWORK_TABLES))))
+# Notebook 09 reads the k-sensitivity table that notebook 02 writes.
+K_SENSITIVITY := $(FIGURES)/tables/k_sensitivity.csv
+# What each executed notebook depends on (see "Notebooks" below).
+NOTEBOOK_DEPS := build/notebook-deps.mk
 
 .PHONY: all test test-torch venv reproduce functions networks report data benchmark lock clean-quick help
 .DELETE_ON_ERROR:
@@ -57,7 +67,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --no-deps -r requirements.lock
-	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install --quiet --no-deps -e ".[companion]"
 	@touch $@
 
 test: $(STAMP)
@@ -70,25 +80,52 @@ test-torch: $(STAMP)
 		--extra-index-url $(TORCH_CPU_INDEX)
 	$(PY) -m pytest -q tests/test_backends.py
 
-$(EXECUTED)/%.ipynb: notebooks/%.py $(PACKAGE) | $(STAMP)
-	$(PY) -m mamgd.notebooks $< $@ --figures-dir $(FIGURES) \
-		-p quick $(QUICK_PARAM) -p seeds $(SEEDS)
+# ---- Notebooks ------------------------------------------------------------
+# An executed notebook is rerun when its source, a companion module it imports
+# (transitively, with the data files those modules read) or the library
+# mamgd/*.py changes; nothing else (editing companion/report.py reruns none).
+# The scanner reads the sources with Python's ast module only, so the system
+# python3 runs it before the venv exists; its rules go to $(NOTEBOOK_DEPS),
+# rewritten when a source, a companion module or one of the folders changes.
+$(NOTEBOOK_DEPS): $(NOTEBOOK_SOURCES) $(NETWORK_TEMPLATE) $(wildcard companion/*.py mamgd/*.py) \
+		Makefile notebooks companion mamgd
+	$(PYTHON) -m companion.notebooks deps --output $@ \
+		$(foreach nb,$(NOTEBOOKS),'$$(EXECUTED)/$(nb).ipynb=$(call notebook_source,$(nb))')
 
-# The ablation reads the k-search sensitivity grid that notebook 02 writes.
-$(EXECUTED)/09_curvature_ablation.ipynb: | $(EXECUTED)/02_decay_search.ipynb
+# Goals that run no notebook neither read nor make it.
+ifneq ($(filter-out help test test-torch venv report data benchmark lock clean-quick,$(or $(MAKECMDGOALS),help)),)
+include $(NOTEBOOK_DEPS)
+endif
 
-functions: $(patsubst notebooks/%.py,$(EXECUTED)/%.ipynb,$(FUNCTION_NOTEBOOKS))
-networks: $(patsubst notebooks/%.py,$(EXECUTED)/%.ipynb,$(NETWORK_NOTEBOOKS))
+RUN_NOTEBOOK = $(PY) -m companion.notebooks $< $@ --figures-dir $(FIGURES) \
+	-p quick $(QUICK_PARAM) -p seeds $(SEEDS)
+
+$(EXECUTED)/%.ipynb: notebooks/%.py | $(STAMP)
+	$(RUN_NOTEBOOK)
+
+$(NETWORK_NOTEBOOKS:%=$(EXECUTED)/%.ipynb): $(EXECUTED)/%.ipynb: $(NETWORK_TEMPLATE) | $(STAMP)
+	$(RUN_NOTEBOOK) -p table $(call network_table,$*)
+
+# Notebook 02 writes $(K_SENSITIVITY), notebook 09 reads it. companion.notebooks
+# gives every file a notebook publishes the executed notebook's mtime, so the
+# table is never older than 02's .ipynb and this recipe runs only after 02 has
+# rerun (then 09 reruns too), or to say that the table is missing.
+$(K_SENSITIVITY): $(EXECUTED)/02_decay_search.ipynb
+	@test -f $@ || { echo "$@ is missing: notebook 02 writes it (rm $< and rerun make)" >&2; exit 1; }
+$(EXECUTED)/09_curvature_ablation.ipynb: $(K_SENSITIVITY)
+
+functions: $(FUNCTION_NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
+networks: $(NETWORK_NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
 
 reproduce: $(EXECUTED_ALL)
 	$(MAKE) --no-print-directory report
 
 report: $(STAMP)
-	$(PY) -m mamgd.report --figures-dir $(FIGURES) --executed-dir $(EXECUTED) \
+	$(PY) -m companion.report --figures-dir $(FIGURES) --executed-dir $(EXECUTED) \
 		$(if $(MAMGD_DATA_DIR),--data-dir $(MAMGD_DATA_DIR),)
 
 data: $(STAMP)
-	$(PY) -m mamgd.datasets fetch $(if $(MAMGD_DATA_DIR),--data-dir $(MAMGD_DATA_DIR),)
+	$(PY) -m companion.datasets fetch $(if $(MAMGD_DATA_DIR),--data-dir $(MAMGD_DATA_DIR),)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/optimizer_speed.py

@@ -19,7 +19,7 @@ Gradients are analytic, written out by hand (no autodiff); ``gradient`` returns
 a tuple with one expression per coordinate; the caller stacks it.
 
 The paper's start points, error targets and MAMGD decay constants ``k`` are
-those of PROTOCOL.md, section 3. The paper's "MSE" is the mean over coordinates
+those of docs/protocol.md, section 3. The paper's "MSE" is the mean over coordinates
 of the squared distance to the target point (:meth:`TestFunction.error`).
 """
 
@@ -73,7 +73,7 @@ class TestFunction:
     table:
         Paper table number (1..6), ``None`` for functions not in the paper.
     paper_k:
-        MAMGD decay constant k used for the table (PROTOCOL.md sec. 3).
+        MAMGD decay constant k used for the table (docs/protocol.md, section 3).
     search_steps:
         Step count whose error was the objective of the paper's k search.
     max_steps:

@@ -28,7 +28,7 @@ schedule), which is what makes ``adaexp(k=0)`` *bit-identical* to ``adam``.
 Quantities that Keras computes on tensors (``beta ** t``, bias corrections)
 are computed in ``dtype``.
 
-The MAMGD variants follow PROTOCOL.md sec. 1 (the authors' code, which produced
+The MAMGD variants follow docs/protocol.md, section 1 (the authors' code, which produced
 the paper's Tables 1-6) and sec. 2 (Algorithm 6 of the paper). The float32
 operation order of ``mamgd(variant="authors_code")`` is the one that
 reproduces all 460 published cells of Tables 1-6 at 6 decimals (see
@@ -65,9 +65,15 @@ __all__ = [
     "mamgd",
     "amsgrad_tutorial",
     "run",
-    "paper_optimizer",
-    "OPTIMIZERS",
     "MAMGD_VARIANTS",
+    "resolve_dtype",
+    "as_array",
+    "as_scalar",
+    "step_number",
+    "counter",
+    "correctly_rounded",
+    "power",
+    "exp",
 ]
 
 MAMGD_VARIANTS = ("authors_code", "algorithm6")
@@ -141,11 +147,12 @@ class TutorialAMSGradState(NamedTuple):
 
 
 # ---------------------------------------------------------------------------
-# helpers
+# Building blocks (public: the companion's switched MAMGD rule uses them too)
 # ---------------------------------------------------------------------------
 
 
-def _resolve_dtype(dtype, params) -> np.dtype:
+def resolve_dtype(dtype, params) -> np.dtype:
+    """The arithmetic dtype: ``dtype`` if given, else the parameters' (float64 for ints)."""
     if dtype is not None:
         dt = np.dtype(dtype)
     else:
@@ -157,25 +164,27 @@ def _resolve_dtype(dtype, params) -> np.dtype:
     return dt
 
 
-def _arr(x, dt: np.dtype) -> np.ndarray:
+def as_array(x, dt: np.dtype) -> np.ndarray:
+    """A fresh copy of ``x`` in dtype ``dt`` (updates never alias their inputs)."""
     return np.array(x, dtype=dt, copy=True)
 
 
-def _scalar(value, dt: np.dtype):
+def as_scalar(value, dt: np.dtype):
     """A hyperparameter (a Python/NumPy number) rounded once to ``dt``."""
     return dt.type(value)
 
 
-def _step(count, dt: np.dtype):
+def step_number(count, dt: np.dtype):
     """t = count + 1 (the step being applied) as a ``dt`` scalar."""
     return dt.type(int(count) + 1)
 
 
-def _count(n: int) -> np.ndarray:
+def counter(n: int) -> np.ndarray:
+    """The ``count`` field of a state: ``n`` updates applied (int64)."""
     return np.asarray(n, dtype=np.int64)
 
 
-def _correctly_rounded(fn, *args):
+def correctly_rounded(fn, *args):
     """``fn(*args)`` for a transcendental ``fn``, rounded once to the args' dtype.
 
     For float32 (and narrower) the function is evaluated in float64 and the
@@ -193,14 +202,14 @@ def _correctly_rounded(fn, *args):
     return out[()] if out.ndim == 0 else out
 
 
-def _pow(base, t):
+def power(base, t):
     """base ** t in the dtype of ``base`` (t already that dtype), correctly rounded."""
-    return _correctly_rounded(np.power, base, t)
+    return correctly_rounded(np.power, base, t)
 
 
-def _exp(x):
+def exp(x):
     """exp(x) in the dtype of ``x``, correctly rounded."""
-    return _correctly_rounded(np.exp, x)
+    return correctly_rounded(np.exp, x)
 
 
 # ---------------------------------------------------------------------------
@@ -215,15 +224,15 @@ def sgd(learning_rate: float = 0.01, *, dtype=None) -> Optimizer:
     """
 
     def init(params):
-        return SGDState(count=_count(0))
+        return SGDState(count=counter(0))
 
     def update(params, grads, state):
-        dt = _resolve_dtype(dtype, params)
-        theta = _arr(params, dt)
-        g = _arr(grads, dt)
-        lr = _scalar(learning_rate, dt)
+        dt = resolve_dtype(dtype, params)
+        theta = as_array(params, dt)
+        g = as_array(grads, dt)
+        lr = as_scalar(learning_rate, dt)
         theta = theta - g * lr
-        return theta, SGDState(count=_count(int(state.count) + 1))
+        return theta, SGDState(count=counter(int(state.count) + 1))
 
     return Optimizer("sgd", init, update, dict(learning_rate=learning_rate))
 
@@ -245,19 +254,19 @@ def adagrad(
     """
 
     def init(params):
-        dt = _resolve_dtype(dtype, params)
+        dt = resolve_dtype(dtype, params)
         acc = np.full(np.shape(params), initial_accumulator_value, dtype=dt)
-        return AdagradState(count=_count(0), accumulator=acc)
+        return AdagradState(count=counter(0), accumulator=acc)
 
     def update(params, grads, state):
-        dt = _resolve_dtype(dtype, params)
-        theta = _arr(params, dt)
-        g = _arr(grads, dt)
-        lr = _scalar(learning_rate, dt)
-        eps = _scalar(epsilon, dt)
+        dt = resolve_dtype(dtype, params)
+        theta = as_array(params, dt)
+        g = as_array(grads, dt)
+        lr = as_scalar(learning_rate, dt)
+        eps = as_scalar(epsilon, dt)
         acc = state.accumulator.astype(dt, copy=False) + g * g
         theta = theta - (lr * g) / np.sqrt(acc + eps)
-        return theta, AdagradState(count=_count(int(state.count) + 1), accumulator=acc)
+        return theta, AdagradState(count=counter(int(state.count) + 1), accumulator=acc)
 
     return Optimizer(
         "adagrad",
@@ -291,23 +300,23 @@ def rmsprop(
     """
 
     def init(params):
-        dt = _resolve_dtype(dtype, params)
+        dt = resolve_dtype(dtype, params)
         shape = np.shape(params)
         return RMSpropState(
-            count=_count(0),
+            count=counter(0),
             velocity=np.zeros(shape, dt),
             momentum=np.zeros(shape, dt) if momentum > 0 else None,
             average_gradient=np.zeros(shape, dt) if centered else None,
         )
 
     def update(params, grads, state):
-        dt = _resolve_dtype(dtype, params)
-        theta = _arr(params, dt)
-        g = _arr(grads, dt)
-        lr = _scalar(learning_rate, dt)
-        r = _scalar(rho, dt)
-        one_minus_r = _scalar(1 - rho, dt)
-        eps = _scalar(epsilon, dt)
+        dt = resolve_dtype(dtype, params)
+        theta = as_array(params, dt)
+        g = as_array(grads, dt)
+        lr = as_scalar(learning_rate, dt)
+        r = as_scalar(rho, dt)
+        one_minus_r = as_scalar(1 - rho, dt)
+        eps = as_scalar(epsilon, dt)
         v = r * state.velocity + one_minus_r * (g * g)
         avg = state.average_gradient
         if centered:
@@ -318,12 +327,12 @@ def rmsprop(
         inc = (lr * g) / np.sqrt(denom)
         mom = state.momentum
         if momentum > 0:
-            mom = _scalar(momentum, dt) * mom + inc
+            mom = as_scalar(momentum, dt) * mom + inc
             theta = theta - mom
         else:
             theta = theta - inc
         new_state = RMSpropState(
-            count=_count(int(state.count) + 1),
+            count=counter(int(state.count) + 1),
             velocity=v,
             momentum=mom,
             average_gradient=avg,
@@ -361,42 +370,42 @@ def _adam_family(
     """
 
     def init(params):
-        dt = _resolve_dtype(dtype, params)
+        dt = resolve_dtype(dtype, params)
         shape = np.shape(params)
         zeros = np.zeros(shape, dt)
         if amsgrad_flag:
-            return AMSGradState(_count(0), zeros, zeros.copy(), zeros.copy())
-        return AdamState(_count(0), zeros, zeros.copy())
+            return AMSGradState(counter(0), zeros, zeros.copy(), zeros.copy())
+        return AdamState(counter(0), zeros, zeros.copy())
 
     def update(params, grads, state):
-        dt = _resolve_dtype(dtype, params)
-        theta = _arr(params, dt)
-        g = _arr(grads, dt)
+        dt = resolve_dtype(dtype, params)
+        theta = as_array(params, dt)
+        g = as_array(grads, dt)
         step = int(state.count) + 1
-        t = _step(state.count, dt)
+        t = step_number(state.count, dt)
         if decay_k is None:
             b1_py, b2_py = beta_1, beta_2
         else:
             decay = math.exp(-decay_k * step)
             b1_py, b2_py = beta_1 * decay, beta_2 * decay
-        lr = _scalar(learning_rate, dt)
-        b1 = _scalar(b1_py, dt)
-        b2 = _scalar(b2_py, dt)
-        one_minus_b1 = _scalar(1 - b1_py, dt)
-        one_minus_b2 = _scalar(1 - b2_py, dt)
-        eps = _scalar(epsilon, dt)
+        lr = as_scalar(learning_rate, dt)
+        b1 = as_scalar(b1_py, dt)
+        b2 = as_scalar(b2_py, dt)
+        one_minus_b1 = as_scalar(1 - b1_py, dt)
+        one_minus_b2 = as_scalar(1 - b2_py, dt)
+        eps = as_scalar(epsilon, dt)
         one = dt.type(1)
-        b1_power = _pow(b1, t)
-        b2_power = _pow(b2, t)
+        b1_power = power(b1, t)
+        b2_power = power(b2, t)
         alpha = lr * np.sqrt(one - b2_power) / (one - b1_power)
         m = state.m + (g - state.m) * one_minus_b1
         v = state.v + (g * g - state.v) * one_minus_b2
         if amsgrad_flag:
             v_hat = np.maximum(state.v_hat, v)
             theta = theta - (m * alpha) / (np.sqrt(v_hat) + eps)
-            return theta, AMSGradState(_count(step), m, v, v_hat)
+            return theta, AMSGradState(counter(step), m, v, v_hat)
         theta = theta - (m * alpha) / (np.sqrt(v) + eps)
-        return theta, AdamState(_count(step), m, v)
+        return theta, AdamState(counter(step), m, v)
 
     hp = dict(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
     if decay_k is not None:
@@ -449,7 +458,7 @@ def adaexp(
     *,
     dtype=None,
 ) -> Optimizer:
-    """AdaExp (paper sec. 7, Algorithm 7; PROTOCOL.md sec. 2).
+    """AdaExp (paper sec. 7, Algorithm 7; docs/protocol.md, section 2).
 
     Adam whose betas decay exponentially with the step t = 1, 2, ...:
 
@@ -492,7 +501,7 @@ def mamgd(
     """MAMGD (Sakovich et al. 2024).
 
     ``variant="authors_code"`` -- the rule that produced Tables 1-6
-    (PROTOCOL.md sec. 1), step t = 1, 2, ...:
+    (docs/protocol.md, section 1), step t = 1, 2, ...:
 
         b1    = beta_1 exp(-k (t - 1)),   b2 = beta_2 exp(-k (t - 1))
         alpha = lr (1 - b2^t) / (1 - b1^t)            (no square root)
@@ -509,7 +518,7 @@ def mamgd(
       alpha = (lr (1 - b2^t)) / (1 - b1^t); m = b1 m + (1 - b1) g;
       n = b2 n + (1 - b2) g^2; theta = theta - (alpha m) / (sqrt(n) + eps).
 
-    ``variant="algorithm6"`` -- Algorithm 6 of the paper (PROTOCOL.md sec. 2):
+    ``variant="algorithm6"`` -- Algorithm 6 of the paper (docs/protocol.md, section 2):
 
         b1    = beta_1 exp(-k t),   b2 = beta_2 exp(-k t)
         m     <- b1 m + (1 - b1) g
@@ -537,48 +546,48 @@ def mamgd(
     if variant == "authors_code":
 
         def init(params):
-            dt = _resolve_dtype(dtype, params)
+            dt = resolve_dtype(dtype, params)
             shape = np.shape(params)
-            return MAMGDState(_count(0), np.zeros(shape, dt), np.zeros(shape, dt))
+            return MAMGDState(counter(0), np.zeros(shape, dt), np.zeros(shape, dt))
 
         def update(params, grads, state):
-            dt = _resolve_dtype(dtype, params)
-            theta = _arr(params, dt)
-            g = _arr(grads, dt)
-            t = _step(state.count, dt)
+            dt = resolve_dtype(dtype, params)
+            theta = as_array(params, dt)
+            g = as_array(grads, dt)
+            t = step_number(state.count, dt)
             one = dt.type(1)
-            lr = _scalar(learning_rate, dt)
-            kk = _scalar(k, dt)
-            eps = _scalar(epsilon, dt)
-            decay = _exp(-kk * (t - one))
-            b1 = _scalar(beta_1, dt) * decay
-            b2 = _scalar(beta_2, dt) * decay
-            alpha = (lr * (one - _pow(b2, t))) / (one - _pow(b1, t))
+            lr = as_scalar(learning_rate, dt)
+            kk = as_scalar(k, dt)
+            eps = as_scalar(epsilon, dt)
+            decay = exp(-kk * (t - one))
+            b1 = as_scalar(beta_1, dt) * decay
+            b2 = as_scalar(beta_2, dt) * decay
+            alpha = (lr * (one - power(b2, t))) / (one - power(b1, t))
             m = b1 * state.m + (one - b1) * g
             n = b2 * state.n + (one - b2) * (g * g)
             theta = theta - (alpha * m) / (np.sqrt(n) + eps)
-            return theta, MAMGDState(_count(int(state.count) + 1), m, n)
+            return theta, MAMGDState(counter(int(state.count) + 1), m, n)
 
         return Optimizer("mamgd", init, update, hp)
 
     def init6(params):
-        dt = _resolve_dtype(dtype, params)
+        dt = resolve_dtype(dtype, params)
         shape = np.shape(params)
         z = np.zeros(shape, dt)
-        return MAMGD6State(_count(0), z, z.copy(), z.copy(), z.copy())
+        return MAMGD6State(counter(0), z, z.copy(), z.copy(), z.copy())
 
     def update6(params, grads, state):
-        dt = _resolve_dtype(dtype, params)
-        theta = _arr(params, dt)
-        g = _arr(grads, dt)
-        t = _step(state.count, dt)
+        dt = resolve_dtype(dtype, params)
+        theta = as_array(params, dt)
+        g = as_array(grads, dt)
+        t = step_number(state.count, dt)
         one = dt.type(1)
-        lr = _scalar(learning_rate, dt)
-        kk = _scalar(k, dt)
-        eps = _scalar(epsilon, dt)
-        decay = _exp(-kk * t)
-        b1 = _scalar(beta_1, dt) * decay
-        b2 = _scalar(beta_2, dt) * decay
+        lr = as_scalar(learning_rate, dt)
+        kk = as_scalar(k, dt)
+        eps = as_scalar(epsilon, dt)
+        decay = exp(-kk * t)
+        b1 = as_scalar(beta_1, dt) * decay
+        b2 = as_scalar(beta_2, dt) * decay
         m = b1 * state.m + (one - b1) * g
         n = b2 * state.n + (one - b2) * (g * g)
         if int(state.count) == 0:
@@ -587,17 +596,17 @@ def mamgd(
             q = (g - state.g_prev) / (theta - state.theta_prev + eps)
             c = q * q
         a = np.sqrt(c + n)
-        m_hat = m / (one - _pow(b1, t))
-        a_hat = a / (one - _pow(b2, t))
+        m_hat = m / (one - power(b1, t))
+        a_hat = a / (one - power(b2, t))
         new_theta = theta - (lr * m_hat) / (a_hat + eps)
-        new_state = MAMGD6State(_count(int(state.count) + 1), m, n, theta, g)
+        new_state = MAMGD6State(counter(int(state.count) + 1), m, n, theta, g)
         return new_theta, new_state
 
     return Optimizer("mamgd", init6, update6, hp)
 
 
 # ---------------------------------------------------------------------------
-# Tutorial AMSGrad (PROTOCOL.md sec. 5)
+# Tutorial AMSGrad (docs/protocol.md, section 5)
 # ---------------------------------------------------------------------------
 
 
@@ -609,7 +618,7 @@ def amsgrad_tutorial(
     *,
     dtype=None,
 ) -> Optimizer:
-    """The from-scratch AMSGrad variant of a NumPy tutorial (PROTOCOL.md sec. 5).
+    """The from-scratch AMSGrad variant of a NumPy tutorial (docs/protocol.md, section 5).
 
     At step t = 1, 2, ... (m, v, v_hat start at 0; no bias correction):
 
@@ -623,23 +632,23 @@ def amsgrad_tutorial(
     """
 
     def init(params):
-        dt = _resolve_dtype(dtype, params)
+        dt = resolve_dtype(dtype, params)
         z = np.zeros(np.shape(params), dt)
-        return TutorialAMSGradState(_count(0), z, z.copy(), z.copy())
+        return TutorialAMSGradState(counter(0), z, z.copy(), z.copy())
 
     def update(params, grads, state):
-        dt = _resolve_dtype(dtype, params)
-        theta = _arr(params, dt)
-        g = _arr(grads, dt)
-        t = _step(state.count, dt)
+        dt = resolve_dtype(dtype, params)
+        theta = as_array(params, dt)
+        g = as_array(grads, dt)
+        t = step_number(state.count, dt)
         one = dt.type(1)
-        b1t = _pow(_scalar(beta_1, dt), t)
-        b2 = _scalar(beta_2, dt)
+        b1t = power(as_scalar(beta_1, dt), t)
+        b2 = as_scalar(beta_2, dt)
         m = b1t * state.m + (one - b1t) * g
         v = b2 * state.v + (one - b2) * (g * g)
         v_hat = np.maximum(state.v_hat, v)
-        theta = theta - _scalar(alpha, dt) * m / (np.sqrt(v_hat) + _scalar(eps, dt))
-        return theta, TutorialAMSGradState(_count(int(state.count) + 1), m, v, v_hat)
+        theta = theta - as_scalar(alpha, dt) * m / (np.sqrt(v_hat) + as_scalar(eps, dt))
+        return theta, TutorialAMSGradState(counter(int(state.count) + 1), m, v, v_hat)
 
     return Optimizer(
         "amsgrad_tutorial",
@@ -692,34 +701,3 @@ def run(
         x, state = optimizer.update(x, grad(x), state)
         traj[i] = x
     return traj
-
-
-#: Constructors of the paper's five table columns, learning rate 0.1 and
-#: Keras defaults otherwise (PROTOCOL.md sec. 3).
-def paper_optimizer(column: str, function=None, *, learning_rate: float = 0.1, dtype=None) -> Optimizer:
-    """The optimizer behind a column of Tables 1-6.
-
-    ``column`` is a paper column name (MAMGD, Adam, Adagrad, RMSprop, SGD).
-    MAMGD uses the authors'-code rule with ``k = function.paper_k``.
-    """
-    key = column.strip().lower()
-    if key == "mamgd":
-        if function is None or getattr(function, "paper_k", None) is None:
-            raise ValueError("MAMGD needs a paper function (for its k)")
-        return mamgd(learning_rate, k=function.paper_k, variant="authors_code", dtype=dtype)
-    table = {"adam": adam, "adagrad": adagrad, "rmsprop": rmsprop, "sgd": sgd}
-    if key not in table:
-        raise ValueError(f"unknown paper column {column!r}")
-    return table[key](learning_rate, dtype=dtype)
-
-
-OPTIMIZERS: Dict[str, Callable[..., Optimizer]] = {
-    "sgd": sgd,
-    "adagrad": adagrad,
-    "rmsprop": rmsprop,
-    "adam": adam,
-    "amsgrad": amsgrad,
-    "adaexp": adaexp,
-    "mamgd": mamgd,
-    "amsgrad_tutorial": amsgrad_tutorial,
-}

@@ -17,7 +17,7 @@
 # Sakovich et al., "MAMGD: Gradient-Based Optimization Method Using Exponential
 # Decay", *Technologies* 2024, 12(9), 154, section 8.1.
 #
-# Protocol (PROTOCOL.md section 3): each optimizer starts from the function's
+# Protocol (docs/protocol.md, section 3): each optimizer starts from the function's
 # start point with learning rate 0.1 and Keras defaults otherwise; MAMGD
 # (the authors' update rule, `variant="authors_code"`) uses the function's
 # published decay rate k. "Epoch N" in a table is the error after N update
@@ -49,17 +49,17 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mamgd import artifacts, figures, functions, paper
+from mamgd import functions
+from companion import artifacts, figures, paper, registry
+from companion import function_experiments as fe
 
 figures_dir = Path(figures_dir)
 tables_dir = figures_dir / "tables"
 dpi = 100 if quick else artifacts.PNG_DPI
 pd.set_option("display.float_format", "{:.6f}".format)
 
-# Figures are drawn and saved by two worker processes, forked here, before
-# TensorFlow is imported (the next line imports Keras).
+# Figures are drawn and saved by two worker processes while the tables are computed.
 writer = figures.FigureWriter(figures_dir, dpi=dpi)
-from mamgd import function_experiments as fe  # noqa: E402
 
 # %% [markdown]
 # ## Reproduce the six tables
@@ -165,7 +165,7 @@ with pd.option_context("display.float_format", "{:.3g}".format):
 lines = []
 for function in (functions.QUADRATIC, functions.SPHERE):
     curves, _ = results[function.name]
-    mamgd = curves["MAMGD"]
+    mamgd = curves[registry.MAMGD]
     tail = mamgd.loc[16:]
     even, odd = tail[tail.index % 2 == 0], tail[tail.index % 2 == 1]
     lines.append(
@@ -190,6 +190,6 @@ display(Markdown("\n".join(lines)))
 # %%
 from pathlib import Path as _Path
 
-from mamgd.artifacts import display_figures
+from companion.artifacts import display_figures
 
 display_figures(_Path(figures_dir).glob("*.png"));

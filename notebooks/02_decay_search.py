@@ -15,7 +15,7 @@
 # # The k search: MAMGD's decay rate tuned with Optuna, and how well it transfers
 #
 # The paper tuned MAMGD's decay rate k for each test function with Optuna
-# (PROTOCOL.md section 3): k uniform on [0, 10], 100 trials, objective the MAMGD
+# (docs/protocol.md, section 3): k uniform on [0, 10], 100 trials, objective the MAMGD
 # error after the function's "k-search step" count (18, 14 or 22 steps),
 # default sampler, no seed. Its k values (Tables 1-6) therefore cannot be
 # re-derived exactly. Here the same search runs
@@ -34,7 +34,7 @@
 # own plots, and a map of the error against k and the step count, which shows
 # whether a k tuned at one step count holds at the others.
 #
-# No TensorFlow here: NumPy, Optuna and Matplotlib only.
+# Every trial runs the NumPy reference optimizer (no Keras training here).
 
 # %% tags=["parameters"]
 quick = False  # quick: 20 trials per study, coarse k grid, PNGs at 100 dpi
@@ -48,14 +48,14 @@ n_trials = None  # None: 100 (the paper's), 20 in quick mode
 per_decade = None  # k-grid points per decade of the sensitivity map; None: 40 (quick: 8)
 
 # %%
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mamgd import artifacts, figures, functions, paper, search
+from mamgd import functions
+from companion import artifacts, figures, paper, registry, search
 
 figures_dir = Path(figures_dir)
 tables_dir = figures_dir / "tables"
@@ -78,8 +78,8 @@ def with_int_text(frame):
 # One study per function, one worker each; the six run concurrently in
 # threads on one storage object (the storage syncs every write to disk, and
 # the threads overlap those waits). Several processes can also fill a study
-# together: `python -m mamgd.search worker --function sphere --worker-index 1`
-# (see `mamgd.search`).
+# together: `python -m companion.search worker --function sphere --worker-index 1`
+# (see `companion.search`).
 
 # %%
 studies = search.run_search(paper_functions, storage=storage, n_trials=n_trials, seed=seed)
@@ -110,7 +110,7 @@ summary["grid_best_error"] = summary["function"].map(at_search["best_error"])
 report = summary[["table", "function", "search_steps", "trials", "paper_k", "found_k",
                   "grid_best_k", "paper_k_error", "found_k_error", "grid_best_error"]]
 artifacts.write_table(
-    with_int_text(report), tables_dir, "k_search", decimals=12,
+    with_int_text(report), tables_dir, search.SEARCH_STEM, decimals=12,
     caption=(f"Optuna k search ({n_trials} TPE trials, seed {seed}, k uniform on [0, 10]): "
              "found k against the paper's k, MAMGD error at the search step count."))
 with pd.option_context("display.float_format", "{:.4g}".format):
@@ -143,13 +143,13 @@ display(Markdown("\n".join(lines)))
 panels = [dict(title=f"Table {f.table}: {f.title}", ks=ks[1:], errors=grids[f.name][:, 1:],
                paper_k=f.paper_k, found_k=found[f.name], search_steps=f.search_steps)
           for f in paper_functions]
-writer.submit("k_sensitivity", figures.sensitivity_figure, panels)
+writer.submit(search.SENSITIVITY_STEM, figures.sensitivity_figure, panels)
 sensitivity = search.sensitivity_frame(grids, ks)
-artifacts.write_text(tables_dir / "k_sensitivity.csv",
+artifacts.write_text(tables_dir / f"{search.SENSITIVITY_STEM}.csv",
                      sensitivity.to_csv(index=False, float_format="%.9g", lineterminator="\n"))
-artifacts.write_text(tables_dir / "k_transfer.csv",
+artifacts.write_text(tables_dir / f"{search.TRANSFER_STEM}.csv",
                      transfer.to_csv(index=False, float_format="%.9g", lineterminator="\n"))
-print(f"k_sensitivity.csv: {len(sensitivity)} rows ({len(ks)} k values)")
+print(f"{search.SENSITIVITY_STEM}.csv: {len(sensitivity)} rows ({len(ks)} k values)")
 
 # %% [markdown]
 # ## Optuna's own plots
@@ -175,7 +175,7 @@ for function in paper_functions:
 # %%
 for function in paper_functions:
     epochs = list(range(2, function.max_steps + 1, 2))
-    published = paper.paper_table(function.table).set_index("epoch")["MAMGD"]
+    published = paper.paper_table(function.table).set_index("epoch")[registry.MAMGD]
     with_paper_k = search.mamgd_errors(function, function.paper_k, function.max_steps)
     with_found_k = search.mamgd_errors(function, found[function.name], function.max_steps)
     table = pd.DataFrame({
@@ -215,7 +215,7 @@ for function in paper_functions:
     })
 holds = pd.DataFrame(rows)
 artifacts.write_table(
-    with_int_text(holds), tables_dir, "k_transfer_summary", decimals=4,
+    with_int_text(holds), tables_dir, search.TRANSFER_SUMMARY_STEM, decimals=4,
     caption=("Error of MAMGD with the paper's k divided by the best error over a k grid, "
              "at the step count k was tuned for and at the table's last step."))
 with pd.option_context("display.float_format", "{:.4g}".format):
@@ -244,7 +244,6 @@ display(Markdown("\n".join(lines)))
 # %%
 writer.close()  # waits for the figures; re-raises any error
 print(f"{len(writer.saved)} figure files written")
-print("TensorFlow imported by this notebook:", "tensorflow" in sys.modules)
 
 # %% [markdown]
 # ## Figures of this notebook
@@ -255,6 +254,6 @@ print("TensorFlow imported by this notebook:", "tensorflow" in sys.modules)
 # %%
 from pathlib import Path as _Path
 
-from mamgd.artifacts import display_figures
+from companion.artifacts import display_figures
 
 display_figures(_Path(figures_dir).glob("*.png"));

@@ -18,7 +18,7 @@
 # the paper's Algorithm 6 prints it, AdaExp (the paper's Algorithm 7), Adam,
 # AMSGrad, Adagrad, RMSprop and SGD -- from each test function's start point,
 # drawn on a contour plot of the function in the style of the from-scratch
-# AMSGrad tutorial (PROTOCOL.md section 5): contour of f over the function's
+# AMSGrad tutorial (docs/protocol.md, section 5): contour of f over the function's
 # domain, each path as a line with a marker per step, the start (gold star)
 # and every global minimiser (white cross) marked. A second panel zooms on
 # the region the paths cover.
@@ -27,7 +27,7 @@
 # MAMGD (both variants) and AdaExp use the function's published k (Rosenbrock
 # and Beale have none and use k = 0.1). Steps: the table's length (30, Booth
 # 40); 100 for Rosenbrock and Beale. The runs use the NumPy reference
-# optimizers (`mamgd.reference`, bit for bit the Keras ones); no TensorFlow here.
+# optimizers (`mamgd.reference`, bit for bit the Keras ones).
 
 # %% tags=["parameters"]
 quick = False  # quick: three functions only, PNGs at 100 dpi
@@ -38,13 +38,13 @@ data_dir = None  # unused here
 function_names = None  # None: the six paper functions plus Rosenbrock and Beale
 
 # %%
-import sys
 from pathlib import Path
 
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mamgd import artifacts, figures, functions, trajectories
+from mamgd import functions
+from companion import artifacts, figures, trajectories
 
 figures_dir = Path(figures_dir)
 tables_dir = figures_dir / "tables"
@@ -100,9 +100,6 @@ lines.append("- diverged (non-finite after the last step): "
                 or "none"))
 display(Markdown("\n".join(lines)))
 
-# %%
-print("TensorFlow imported by this notebook:", "tensorflow" in sys.modules)
-
 # %% [markdown]
 # ## Figures of this notebook
 #
@@ -112,6 +109,6 @@ print("TensorFlow imported by this notebook:", "tensorflow" in sys.modules)
 # %%
 from pathlib import Path as _Path
 
-from mamgd.artifacts import display_figures
+from companion.artifacts import display_figures
 
 display_figures(_Path(figures_dir).glob("*.png"));

@@ -15,7 +15,7 @@
 # # 09 The curvature-term ablation
 #
 # The published numbers come from the authors' code, the paper prints
-# Algorithm 6 (PROTOCOL.md sections 1 and 2). They differ in five places:
+# Algorithm 6 (docs/protocol.md, sections 1 and 2). They differ in five places:
 # the decay exponent (`exp(-k t)` vs `exp(-k (t-1))`), the form of the bias
 # correction, the placement of epsilon, undecayed betas in the printed
 # listing's moment updates, and the curvature term, which the code computes
@@ -30,11 +30,11 @@
 # and a fourth: is the tuned k specific to the step count it was tuned at?
 #
 # Everything on the test functions uses the float32 NumPy rule
-# `mamgd.ablation.mamgd_switched`, in which each difference is a switch (all
+# `companion.ablation.mamgd_switched`, in which each difference is a switch (all
 # off = `reference.mamgd("authors_code")` bit for bit, the four of Algorithm 6
 # on = `reference.mamgd("algorithm6")` bit for bit; `tests/test_ablation.py`),
 # with the paper's start points and learning rate 0.1. The network part uses
-# the Keras classes and `mamgd.networks` (same models, data, batches and
+# the Keras classes and `companion.networks` (same models, data, batches and
 # initial weights per seed as the Tables 7-11 runs).
 
 # %% tags=["parameters"]
@@ -43,21 +43,24 @@ seed = 0
 seeds = 5
 figures_dir = "../figures"
 data_dir = None
-# Where notebook 02's k-sensitivity table is read from (if it exists).
+# Where notebook 02's k-sensitivity table is read from (full runs need it).
 tables_dir = "../figures/tables"
 # Network tasks of the ablation (paper table numbers).
 network_tables = [7, 11]
 
 # %%
-import glob
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mamgd import ablation as A
+from companion import ablation as A
+from companion import switched as SW
+from companion import ablation_figures as AF
+from companion import registry as reg
+from companion import search
+from companion.artifacts import save_figure, significant, write_table
 from mamgd import functions as F
-from mamgd.artifacts import save_figure, write_table
 
 tables = Path(figures_dir) / "tables"
 dpi = 100 if quick else 300  # PNG resolution (quick runs: smaller, faster)
@@ -82,7 +85,8 @@ def show(frame, digits=4):
 # of Algorithm 6, whose text (and `reference.mamgd("algorithm6")`) uses the
 # decayed ones. Two variants that neither side has are added: the curvature
 # with previous-step slots that start at 0 (the code with its slots read before
-# they are overwritten: it gives PROTOCOL.md's 2.0176 for Table 1, N = 2), and
+# they are overwritten: it gives the 2.0176 for Table 1, N = 2 of docs/protocol.md,
+# section 1), and
 # Adam's square root in the bias correction, on the code and on Algorithm 6.
 
 # %%
@@ -91,25 +95,25 @@ baseline_matched, baseline_cells = A.baseline_matches()
 assert (baseline_matched, baseline_cells) == (365, 365)
 overall, per_table = A.summarise_differences(study, baseline_matched)
 overall.insert(2, "description", [
-    A.DIFFERENCES.get(c.split("+", 1)[-1], A.COUNTERFACTUALS.get(c.split("+", 1)[-1], ""))
+    SW.DIFFERENCES.get(c.split("+", 1)[-1], SW.COUNTERFACTUALS.get(c.split("+", 1)[-1], ""))
     if c.startswith("code+") else "" for c in overall["configuration"]])
-write_table(A.significant(overall), tables, "ablation_differences", caption=(
+write_table(significant(overall), tables, A.DIFFERENCES_STEM, caption=(
     "Each code-vs-paper difference of MAMGD switched on alone (code+...), all four of "
     "Algorithm 6, and Algorithm 6 without one of them: published cells of Tables 1-6 "
     "still matched at 6 decimals (of 460, of the 95 MAMGD cells) and the mean/max "
     "absolute change of the MAMGD column against the authors' code."))
-write_table(A.significant(per_table), tables, "ablation_differences_per_table", caption=(
+write_table(significant(per_table), tables, A.DIFFERENCES_PER_TABLE_STEM, caption=(
     "As ablation_differences, per table: MAMGD cells matched and mean/max absolute "
     "change of the MAMGD column."))
-write_table(A.significant(study), tables, "ablation_differences_cells", caption=(
+write_table(significant(study), tables, A.DIFFERENCES_CELLS_STEM, caption=(
     "Every published MAMGD cell of Tables 1-6 under every switch setting: the paper's "
     "value, the authors' code's, the switched rule's, whether it matches at 6 decimals "
     "and the absolute change."))
 show(overall.drop(columns=["description"]))
 
 # %%
-fig = A.plot_differences(per_table)
-save_figure(fig, figures_dir, "ablation_differences", dpi=dpi)
+fig = AF.plot_differences(per_table)
+save_figure(fig, figures_dir, A.DIFFERENCES_STEM, dpi=dpi)
 
 # %% [markdown]
 # ## 2. The five optimizers (and the single effects) on the six functions
@@ -123,23 +127,23 @@ save_figure(fig, figures_dir, "ablation_differences", dpi=dpi)
 curves = A.function_errors()
 summary = A.function_summary(curves)
 effects = A.compare_pairs(curves, A.FUNCTION_EFFECTS)
-write_table(A.significant(curves), tables, "ablation_function_curves", caption=(
+write_table(significant(curves), tables, A.FUNCTION_CURVES_STEM, caption=(
     "Error after every step of each ablation optimizer on the six test functions "
     "(float32, learning rate 0.1, the paper's k)."))
-write_table(A.significant(summary), tables, "ablation_functions", caption=(
+write_table(significant(summary), tables, A.FUNCTIONS_STEM, caption=(
     "Ablation optimizers on the test functions: the error before, at and after the "
     "step the paper tuned k at (S), at the last step, the best error, and the largest "
     "error over the even / odd steps of the second half (the paper shows even steps "
     "only)."))
-write_table(A.significant(effects), tables, "ablation_effects", caption=(
+write_table(significant(effects), tables, A.EFFECTS_STEM, caption=(
     "Single effects on the test functions (paper k): error without and with the "
     "change at the search step and the last step; ratio < 1 means the change helps."))
 show(effects[["effect", "function", "ratio_search_step", "ratio_last_step",
               "mean_log10_ratio"]])
 
 # %%
-fig = A.plot_function_curves(curves)
-save_figure(fig, figures_dir, "ablation_functions", dpi=dpi)
+fig = AF.plot_function_curves(curves)
+save_figure(fig, figures_dir, A.FUNCTIONS_STEM, dpi=dpi)
 
 # %% [markdown]
 # With the tuned k (about 2.4 on Tables 1 and 2) the betas are practically 0
@@ -152,12 +156,12 @@ save_figure(fig, figures_dir, "ablation_functions", dpi=dpi)
 
 # %%
 step_lengths = A.step_length_summary()
-write_table(A.significant(step_lengths), tables, "ablation_step_length", caption=(
+write_table(significant(step_lengths), tables, A.STEP_LENGTH_STEM, caption=(
     "The authors' code at the paper's k (lr 0.1): step length / lr (mean over "
     "coordinates) at steps 1 and 2, the first step from which every step is at least "
     "0.95 lr (sign descent), and the median after the search step."))
 show(step_lengths)
-show(summary[summary["optimizer"] == "MAMGD authors_code"][[
+show(summary[summary["optimizer"] == reg.CODE][[
     "function", "search_step", "error_before_search_step", "error_search_step",
     "error_after_search_step", "max_error_even_steps_second_half",
     "max_error_odd_steps_second_half"]])
@@ -177,18 +181,18 @@ else:
     ks = np.concatenate([[0.0], np.geomspace(1e-4, 10, 201)])
 k_range = A.k_range_study(ks)
 k_effects = A.k_range_effects(k_range)
-write_table(A.significant(k_range), tables, "ablation_k_range", caption=(
+write_table(significant(k_range), tables, A.K_RANGE_STEM, caption=(
     "Error at the search step and at the last step over a range of k (k = 0 and a "
     "log grid on [1e-4, 10]) for MAMGD (code, Algorithm 6, with/without curvature, "
     "with Adam's square root), AdaExp (float32 and float64), Adam and AMSGrad."))
-write_table(A.significant(k_effects), tables, "ablation_k_range_effects", caption=(
+write_table(significant(k_effects), tables, A.K_RANGE_EFFECTS_STEM, caption=(
     "Across the k grid: fraction of k values at which the change lowers the error "
     "(at the search step, at the last step) and the median error ratio at the last step."))
 show(k_effects)
 
 # %%
-fig = A.plot_k_range(k_range)
-save_figure(fig, figures_dir, "ablation_k_range", dpi=dpi)
+fig = AF.plot_k_range(k_range)
+save_figure(fig, figures_dir, A.K_RANGE_STEM, dpi=dpi)
 
 # %% [markdown]
 # ## 4. The missing square root: a learning-rate warm-up
@@ -207,15 +211,15 @@ factors = pd.concat([A.warmup_factors(20000 if not quick else 2000, k) for k in
                      (0.0, 1e-5, 1e-4, 1e-3, 0.05340795593118066, 2.3810217518681194)],
                     ignore_index=True)
 warm = A.warmup_summary(warm_ks)
-write_table(A.significant(warm), tables, "ablation_warmup", caption=(
+write_table(significant(warm), tables, A.WARMUP_STEM, caption=(
     "The missing square root as a warm-up: step multipliers of lr at t = 1 (the code: "
     "(1 - b2^t)/(1 - b1^t); Adam: sqrt(1 - b2^t)/(1 - b1^t); ratio sqrt(1 - b2^t)) and "
     "the number of steps until the ratio reaches 0.5, 0.9, 0.99, per decay rate k."))
 show(warm)
 
 # %%
-fig = A.plot_warmup(factors[factors["t"] <= (20000 if not quick else 2000)], curves)
-save_figure(fig, figures_dir, "ablation_warmup", dpi=dpi)
+fig = AF.plot_warmup(factors[factors["t"] <= (20000 if not quick else 2000)], curves)
+save_figure(fig, figures_dir, A.WARMUP_STEM, dpi=dpi)
 
 # %% [markdown]
 # ## 5. Is the tuned k specific to its step count?
@@ -225,17 +229,14 @@ save_figure(fig, figures_dir, "ablation_warmup", dpi=dpi)
 # is computed here with the same float32 rule, vectorised over k.
 
 # %%
-def find_sensitivity_table(directory):
-    """Notebook 02's sensitivity CSV: a table with function, k, step(s), error."""
-    for path in sorted(glob.glob(str(Path(directory) / "*sensitivity*.csv"))):
-        frame = pd.read_csv(path)
-        if {"function", "k", "error"} <= set(frame.columns) and (
-                "steps" in frame.columns or "step" in frame.columns):
-            return path, frame
-    return None, None
-
-
-sensitivity_path, sensitivity = (None, None) if quick else find_sensitivity_table(tables_dir)
+sensitivity_path = Path(tables_dir) / f"{search.SENSITIVITY_STEM}.csv"
+sensitivity = None
+if not quick:
+    if not sensitivity_path.is_file():
+        raise FileNotFoundError(
+            f"{sensitivity_path} not found: it is notebook 02's k-sensitivity table; run "
+            "notebook 02 first (`make reproduce` does), or pass quick=True.")
+    sensitivity = pd.read_csv(sensitivity_path)
 grids = {}
 for f in F.PAPER_FUNCTIONS:
     if sensitivity is not None and f.name in set(sensitivity["function"]):
@@ -243,32 +244,32 @@ for f in F.PAPER_FUNCTIONS:
     else:
         grid_ks = np.concatenate([[0.0], np.geomspace(1e-3, 10, 41 if quick else 401)])
         grids[f.name] = (grid_ks, A.grid_errors(f, grid_ks))
-source = (f"notebook 02's sensitivity table {Path(sensitivity_path).name}"
-          if sensitivity_path else "computed here (mamgd.ablation.grid_errors)")
+source = (f"notebook 02's sensitivity table {sensitivity_path.name}"
+          if sensitivity is not None else "computed here (companion.ablation.grid_errors)")
 print("k grid source:", source)
 spec = pd.concat([A.k_specificity(f, *grids[f.name][:1], errors=grids[f.name][1])
                   for f in F.PAPER_FUNCTIONS], ignore_index=True)
 spec_summary = A.k_specificity_summary(spec)
 spec_summary.insert(0, "grid_source", source)
-write_table(A.significant(spec), tables, "ablation_k_specificity", caption=(
+write_table(significant(spec), tables, A.K_SPECIFICITY_STEM, caption=(
     "Per function and step N: the best k on the grid, its error, the paper's k's error "
     "and regret (error / best error), and its percentile among the grid."))
-write_table(A.significant(spec_summary), tables, "ablation_k_specificity_summary", caption=(
+write_table(significant(spec_summary), tables, A.K_SPECIFICITY_SUMMARY_STEM, caption=(
     f"Is the tuned k specific to its step count? Grid: {source}. Regret = error of the "
     "paper's k / best error on the grid at that step; rise_after_search = error at the "
     "last step / error at the search step."))
 show(spec_summary.drop(columns=["grid_source"]))
 
 # %%
-fig = A.plot_k_specificity(grids, spec)
-save_figure(fig, figures_dir, "ablation_k_specificity", dpi=dpi)
+fig = AF.plot_k_specificity(grids, spec)
+save_figure(fig, figures_dir, A.K_SPECIFICITY_STEM, dpi=dpi)
 
 # %% [markdown]
 # ## 6. The network tasks
 #
 # `authors_code`, `algorithm6`, AdaExp, Adam and AMSGrad, plus the authors'
 # code with the curvature switched on, with Adam's square root, and with
-# k = 0 (Keras: `mamgd.ablation.keras_optimizer`, equal to the NumPy rule bit
+# k = 0 (Keras: `companion.ablation.keras_optimizer`, equal to the NumPy rule bit
 # for bit on the test functions), on the paper's network tasks `network_tables`
 # (Table 7: y = x^2 + x - 1, 15 epochs, batch 32; Table 11: Boston housing, 20
 # epochs, batch 1), every optimizer with the same initial weights and batches
@@ -279,8 +280,8 @@ save_figure(fig, figures_dir, "ablation_k_specificity", dpi=dpi)
 configs = A.NETWORK_CONFIGS
 run_tables = list(network_tables)
 if quick:
-    configs = tuple(c for c in configs if c.name in (
-        "MAMGD authors_code", "MAMGD algorithm6", "MAMGD code + curvature", "Adam"))
+    configs = tuple(c for c in configs if c in (
+        reg.CODE, reg.ALGORITHM6_LABEL, reg.CODE_CURVATURE, reg.ADAM))
     run_tables = run_tables[:1]
 histories, notes = [], []
 for table in run_tables:
@@ -302,16 +303,16 @@ print("\n".join(notes))
 if histories:
     net_history = pd.concat(histories, ignore_index=True)
     net_summary = A.network_summary(net_history)
-    write_table(A.significant(net_history), tables, "ablation_networks_history", caption=(
+    write_table(significant(net_history), tables, A.NETWORKS_HISTORY_STEM, caption=(
         "Network ablation: every table, seed, optimizer and epoch (training and "
         "validation loss and metrics)."))
-    write_table(A.significant(net_summary), tables, "ablation_networks", caption=(
+    write_table(significant(net_summary), tables, A.NETWORKS_STEM, caption=(
         "Network ablation: final training loss over seeds (mean, min, max), final "
         "validation loss, relative change of the mean against the authors' code and "
         "the seeds on which the optimizer ends below it. " + " ".join(notes)))
     show(net_summary)
-    fig = A.plot_networks(net_history)
-    save_figure(fig, figures_dir, "ablation_networks", dpi=dpi)
+    fig = AF.plot_networks(net_history)
+    save_figure(fig, figures_dir, A.NETWORKS_STEM, dpi=dpi)
 
 # %% [markdown]
 # ## 7. The answers, in numbers
@@ -343,6 +344,6 @@ if histories:
 # %%
 from pathlib import Path as _Path
 
-from mamgd.artifacts import display_figures
+from companion.artifacts import display_figures
 
 display_figures(_Path(figures_dir).glob("*.png"));

@@ -14,7 +14,7 @@
 # %% [markdown]
 # # 10 From-scratch references
 #
-# Two from-scratch references that PROTOCOL.md section 5 lists beside the
+# Two from-scratch references that docs/protocol.md, section 5 lists beside the
 # paper, redone with this package's NumPy oracles (`mamgd.reference`):
 #
 # 1. **AMSGrad from scratch** (a NumPy tutorial): f = x^2 + y^2 on
@@ -28,7 +28,7 @@
 #    Adam (92.18% training accuracy, final loss 0.2810) beside Keras's Adam on
 #    the same set-up (92.71% training, 92.64% validation accuracy). Here the
 #    same network is trained with `mamgd.reference.adam` (the NumPy training
-#    loop is `mamgd.scratch`), with Keras's built-in Adam from the same initial
+#    loop is `companion.scratch`), with Keras's built-in Adam from the same initial
 #    weights and the same minibatches, and then with the from-scratch MAMGD.
 
 # %% tags=["parameters"]
@@ -49,11 +49,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mamgd import figures as mfig
+from companion import figures as mfig
+from companion import registry as reg
+from companion import scratch as S
+from companion.artifacts import save_figure, significant, write_table
 from mamgd import reference as R
-from mamgd import scratch as S
-from mamgd.ablation import significant
-from mamgd.artifacts import save_figure, write_table
 
 tables = Path(figures_dir) / "tables"
 dpi = 100 if quick else 300  # PNG resolution (quick runs: smaller, faster)
@@ -81,10 +81,10 @@ print(f"after {S.TUTORIAL_ITERATIONS} iterations: x = {tutorial_path[-1]}, "
 assert 1e-6 < tutorial_f[-1] < 3e-6
 
 # %%
-fig = mfig.contour_paths(bowl, {"AMSGrad (tutorial)": tutorial_path}, title=(
+fig = mfig.contour_paths(bowl, {reg.TUTORIAL_AMSGRAD: tutorial_path}, title=(
     f"AMSGrad from scratch on f = x^2 + y^2: {S.TUTORIAL_ITERATIONS} iterations, alpha "
     f"{S.TUTORIAL_ALPHA}, final f = {tutorial_f[-1]:.2g}"))
-save_figure(fig, figures_dir, "scratch_amsgrad_contour", dpi=dpi)
+save_figure(fig, figures_dir, S.AMSGRAD_CONTOUR_STEM, dpi=dpi)
 
 # %% [markdown]
 # ## 2. Every optimizer of `mamgd.reference` from the same start
@@ -96,9 +96,9 @@ save_figure(fig, figures_dir, "scratch_amsgrad_contour", dpi=dpi)
 
 # %%
 rates = S.choose_learning_rates(start=start)
-paths = {name: S.bowl_run(S.BOWL_OPTIMIZERS[name](lr), start) for name, lr in rates.items()}
+paths = {name: S.bowl_run(S.bowl_optimizer(name, lr), start) for name, lr in rates.items()}
 bowl_results = S.bowl_table(paths, rates)
-write_table(significant(bowl_results), tables, "scratch_bowl", caption=(
+write_table(significant(bowl_results), tables, S.BOWL_STEM, caption=(
     "Every optimizer of mamgd.reference on the AMSGrad tutorial's bowl f = x^2 + y^2 from "
     "its start (NumPy seed 1), 100 iterations, float64; learning rate: the best of "
     "0.001-0.3 (the tutorial's AMSGrad: its alpha 0.007); MAMGD and AdaExp k = 2.377."))
@@ -108,7 +108,7 @@ show(bowl_results)
 fig = mfig.contour_paths(bowl, paths, title=(
     "Every optimizer of mamgd.reference on the bowl, 100 iterations from the tutorial's "
     "start (learning rates in tables/scratch_bowl.md)"))
-save_figure(fig, figures_dir, "scratch_bowl_contour", dpi=dpi)
+save_figure(fig, figures_dir, S.BOWL_CONTOUR_STEM, dpi=dpi)
 
 # %% [markdown]
 # ## 3. The softmax network on MNIST: from-scratch Adam vs Keras's Adam
@@ -131,19 +131,19 @@ history = S.mnist_runs(train, test, seeds=run_seeds, epochs=run_epochs,
                        batch_size=int(batch_size), learning_rate=float(learning_rate),
                        k=float(mamgd_k))
 summary = S.mnist_summary(history)
-write_table(significant(history), tables, "scratch_mnist", caption=(
+write_table(significant(history), tables, S.MNIST_STEM, caption=(
     f"Softmax network on MNIST per seed and epoch: training loss and accuracy (averaged "
     f"over the epoch's batches, as Keras reports them) and validation (test set) loss "
     f"and accuracy; lr {learning_rate}, batch {batch_size}, MAMGD k {mamgd_k:g}."))
-write_table(significant(summary, 6), tables, "scratch_mnist_summary", caption=(
+write_table(significant(summary, 6), tables, S.MNIST_SUMMARY_STEM, caption=(
     f"Softmax network on MNIST after {run_epochs} epoch(s): accuracies (percent) over "
     f"{len(run_seeds)} seed(s) beside the course report's (scratch 92.18% training; "
     "Keras 92.71% training, 92.64% validation)."))
 show(summary)
 
 # %%
-numpy_adam = history[history["optimizer"] == "numpy Adam"].reset_index(drop=True)
-keras_adam = history[history["optimizer"] == "Keras Adam"].reset_index(drop=True)
+numpy_adam = history[history["optimizer"] == reg.NUMPY_ADAM].reset_index(drop=True)
+keras_adam = history[history["optimizer"] == reg.KERAS_ADAM].reset_index(drop=True)
 gap = (numpy_adam[["loss", "accuracy", "val_loss", "val_accuracy"]]
        - keras_adam[["loss", "accuracy", "val_loss", "val_accuracy"]]).abs().max()
 print("largest |numpy Adam - Keras Adam| over seeds and epochs:")
@@ -151,7 +151,7 @@ print(gap.to_string())
 
 # %%
 fig = S.plot_mnist(history)
-save_figure(fig, figures_dir, "scratch_mnist", dpi=dpi)
+save_figure(fig, figures_dir, S.MNIST_STEM, dpi=dpi)
 
 # %% [markdown]
 # ## Figures of this notebook
@@ -162,6 +162,6 @@ save_figure(fig, figures_dir, "scratch_mnist", dpi=dpi)
 # %%
 from pathlib import Path as _Path
 
-from mamgd.artifacts import display_figures
+from companion.artifacts import display_figures
 
 display_figures(_Path(figures_dir).glob("*.png"));

@@ -1,4 +1,4 @@
-"""mamgd.ablation: the switched MAMGD rule and the ablation's measurements.
+"""companion.ablation: the switched MAMGD rule and the ablation's measurements.
 
 The anchor: every switch off is ``reference.mamgd("authors_code")`` bit for
 bit, the four switches of Algorithm 6 on are ``reference.mamgd("algorithm6")``
@@ -10,7 +10,10 @@ import math
 import numpy as np
 import pytest
 
-from mamgd import ablation as A
+from companion import artifacts
+from companion import registry as reg
+from companion import ablation as A
+from companion import switched as SW
 from mamgd import functions as F
 from mamgd import reference as R
 
@@ -20,10 +23,10 @@ KS = (0.0, 1e-3, 0.05, 0.7, 2.3810217518681194)
 @pytest.mark.parametrize("f", F.ALL_FUNCTIONS, ids=lambda f: f.name)
 def test_switches_off_is_authors_code_and_on_is_algorithm6(f):
     for k in KS:
-        for switches, variant in ((A.AUTHORS_CODE, "authors_code"),
-                                  (A.ALGORITHM6, "algorithm6")):
+        for switches, variant in ((SW.AUTHORS_CODE, "authors_code"),
+                                  (SW.ALGORITHM6, "algorithm6")):
             with np.errstate(all="ignore"):
-                ours = R.run(A.mamgd_switched(0.1, k=k, switches=switches), f, None, 40)
+                ours = R.run(SW.mamgd_switched(0.1, k=k, switches=switches), f, None, 40)
                 ref = R.run(R.mamgd(0.1, k=k, variant=variant), f, None, 40)
             np.testing.assert_array_equal(ours, ref, err_msg=f"{f.name} k={k} {variant}")
 
@@ -34,53 +37,53 @@ def test_bit_for_bit_on_a_vector_problem(seed):
     a = rng.normal(size=(8, 5)).astype(np.float32)
     b = rng.normal(size=8).astype(np.float32)
     grad = lambda x: a.T @ (a @ x - b)  # noqa: E731
-    for switches, variant in ((A.AUTHORS_CODE, "authors_code"), (A.ALGORITHM6, "algorithm6")):
-        ours = R.run(A.mamgd_switched(0.01, k=1e-3, switches=switches), grad,
+    for switches, variant in ((SW.AUTHORS_CODE, "authors_code"), (SW.ALGORITHM6, "algorithm6")):
+        ours = R.run(SW.mamgd_switched(0.01, k=1e-3, switches=switches), grad,
                      np.zeros(5), 200)
         ref = R.run(R.mamgd(0.01, k=1e-3, variant=variant), grad, np.zeros(5), 200)
         np.testing.assert_array_equal(ours, ref)
 
 
 def test_configurations():
-    assert A.CONFIGURATIONS["authors_code"] == A.AUTHORS_CODE
-    assert A.CONFIGURATIONS["algorithm6"] == A.ALGORITHM6
-    assert set(A.ALGORITHM6.on()) == {"decay_exponent", "correction_form", "epsilon",
+    assert SW.CONFIGURATIONS["authors_code"] == SW.AUTHORS_CODE
+    assert SW.CONFIGURATIONS["algorithm6"] == SW.ALGORITHM6
+    assert set(SW.ALGORITHM6.on()) == {"decay_exponent", "correction_form", "epsilon",
                                       "curvature"}
-    for name in A.DIFFERENCES:
-        assert A.CONFIGURATIONS[f"code+{name}"].on() == (name,)
-    assert A.AUTHORS_CODE.label() == "none"
+    for name in SW.DIFFERENCES:
+        assert SW.CONFIGURATIONS[f"code+{name}"].on() == (name,)
+    assert SW.AUTHORS_CODE.label() == "none"
 
 
 def test_correction_form_alone_only_rounds():
     # the bias correction on the moments is the same rule as the code's step
     # factor in exact arithmetic (epsilon kept in place): float32 rounding only
     for f in F.PAPER_FUNCTIONS:
-        code = A.run_errors(A.mamgd_switched(0.1, k=f.paper_k), f)
-        form = A.run_errors(A.mamgd_switched(0.1, k=f.paper_k,
-                                             switches=A.CONFIGURATIONS["code+correction_form"]),
+        code = A.run_errors(SW.mamgd_switched(0.1, k=f.paper_k), f)
+        form = A.run_errors(SW.mamgd_switched(0.1, k=f.paper_k,
+                                             switches=SW.CONFIGURATIONS["code+correction_form"]),
                             f)
         np.testing.assert_allclose(form, code, rtol=1e-4, atol=1e-6)
     f = F.BOOTH
-    form64 = A.run_errors(A.mamgd_switched(0.1, k=f.paper_k, switches=A.CONFIGURATIONS[
+    form64 = A.run_errors(SW.mamgd_switched(0.1, k=f.paper_k, switches=SW.CONFIGURATIONS[
         "code+correction_form"]), f, dtype=np.float64)
-    code64 = A.run_errors(A.mamgd_switched(0.1, k=f.paper_k), f, dtype=np.float64)
+    code64 = A.run_errors(SW.mamgd_switched(0.1, k=f.paper_k), f, dtype=np.float64)
     np.testing.assert_allclose(form64, code64, rtol=1e-12, atol=1e-14)
 
 
 def test_live_curvature_breaks_table_1():
-    # PROTOCOL.md sec. 1: with a live curvature term Table 1, N = 2 is 2.0176,
+    # docs/protocol.md, section 1: with a live curvature term Table 1, N = 2 is 2.0176,
     # not the published 1.959703 -- the code's previous-step slots start at 0
     f = F.QUADRATIC
-    zero = A.run_errors(A.mamgd_switched(0.1, k=f.paper_k, switches=A.CONFIGURATIONS[
+    zero = A.run_errors(SW.mamgd_switched(0.1, k=f.paper_k, switches=SW.CONFIGURATIONS[
         "code+curvature_from_zero"]), f, 2)
     assert f"{zero[2]:.4f}" == "2.0176"
-    live = A.run_errors(A.mamgd_switched(0.1, k=f.paper_k, switches=A.CONFIGURATIONS[
+    live = A.run_errors(SW.mamgd_switched(0.1, k=f.paper_k, switches=SW.CONFIGURATIONS[
         "code+curvature"]), f, 2)
     assert f"{live[2]:.6f}" not in ("1.959703", f"{zero[2]:.6f}")
 
 
 def test_difference_study_counts():
-    study = A.difference_study({name: A.CONFIGURATIONS[name] for name in (
+    study = A.difference_study({name: SW.CONFIGURATIONS[name] for name in (
         "authors_code", "code+correction_form", "code+curvature", "algorithm6")})
     matched, cells = A.baseline_matches()
     assert (matched, cells) == (365, 365)
@@ -98,9 +101,9 @@ def test_difference_study_counts():
 def test_grid_errors_equal_single_runs():
     ks = np.array([0.0, 0.01, 0.3, 2.0])
     for f in (F.BOOTH, F.THREE_HUMP_CAMEL):
-        for switches in (A.AUTHORS_CODE, A.ALGORITHM6):
+        for switches in (SW.AUTHORS_CODE, SW.ALGORITHM6):
             grid = A.grid_errors(f, ks, switches=switches)
-            single = np.stack([A.run_errors(A.mamgd_switched(0.1, k=k, switches=switches), f)
+            single = np.stack([A.run_errors(SW.mamgd_switched(0.1, k=k, switches=switches), f)
                                for k in ks])
             np.testing.assert_allclose(grid, single, rtol=1e-5, atol=1e-7)
 
@@ -122,7 +125,7 @@ def test_tuned_k_is_sign_descent_on_the_quadratic():
     # step 1: lr (1 - b2)/(1 - b1) * (1 - b1) g / (sqrt(1 - b2) |g|) = sqrt(1 - b2) lr
     assert ratio[0] == pytest.approx(math.sqrt(1 - 0.999), rel=1e-4)
     assert np.all(np.abs(ratio[2:] - 1) < 1e-3)
-    errors = A.run_errors(A.mamgd_switched(0.1, k=F.QUADRATIC.paper_k), F.QUADRATIC)
+    errors = A.run_errors(SW.mamgd_switched(0.1, k=F.QUADRATIC.paper_k), F.QUADRATIC)
     assert errors[18] < 1e-7 and errors[17] > 5e-3 and errors[19] > 5e-3
     summary = A.step_length_summary([F.QUADRATIC])
     assert summary["first_step_all_ge_0.95"].iloc[0] == 2  # step 2 is 0.969 lr
@@ -136,7 +139,7 @@ def test_function_errors_effects_and_summary():
     assert e.loc["curvature (code)", "ratio_search_step"] > 1e3  # the term hurts here
     assert e.loc["decay (MAMGD code, k = 0 -> paper k)", "ratio_search_step"] < 1e-6
     summary = A.function_summary(curves, functions=(F.QUADRATIC,)).set_index("optimizer")
-    code = summary.loc["MAMGD authors_code"]
+    code = summary.loc[reg.CODE]
     assert code["max_error_odd_steps_second_half"] > 1e4 * code[
         "max_error_even_steps_second_half"]
 
@@ -169,7 +172,7 @@ def test_k_range_and_specificity():
 def test_significant_formats_floats_only():
     import pandas as pd
 
-    out = A.significant(pd.DataFrame({"a": [1.5e-12, 2.0], "b": [1, 2], "c": ["x", "y"]}))
+    out = artifacts.significant(pd.DataFrame({"a": [1.5e-12, 2.0], "b": [1, 2], "c": ["x", "y"]}))
     assert list(out["a"]) == ["1.5e-12", "2"] and list(out["b"]) == [1, 2]
 
 
@@ -179,14 +182,14 @@ def keras():
 
 
 def test_keras_switched_equals_numpy(keras):
-    from mamgd import function_experiments as FE
+    from companion import function_experiments as FE
 
     f = F.BOOTH
     for name in ("authors_code", "algorithm6", "code+curvature_from_zero", "code+adam_sqrt",
                  "code+listing_betas", "code+epsilon"):
-        sw = A.CONFIGURATIONS[name]
-        ref = A.run_errors(A.mamgd_switched(0.1, k=f.paper_k, switches=sw), f, 20)
-        opt = A.keras_optimizer(sw, learning_rate=0.1, k=f.paper_k)
+        sw = SW.CONFIGURATIONS[name]
+        ref = A.run_errors(SW.mamgd_switched(0.1, k=f.paper_k, switches=sw), f, 20)
+        opt = SW.keras_optimizer(sw, learning_rate=0.1, k=f.paper_k)
         ker = FE.trajectory_errors(f, FE.keras_trajectory(opt, f, 20))
         if keras.backend.backend() in ("tensorflow", "jax"):
             np.testing.assert_array_equal(ref, ker, err_msg=name)
@@ -196,27 +199,27 @@ def test_keras_switched_equals_numpy(keras):
 
 def test_keras_switched_is_the_package_mamgd(keras):
     from mamgd import MAMGD
-    from mamgd import function_experiments as FE
+    from companion import function_experiments as FE
 
     f = F.THREE_HUMP_CAMEL
-    for variant, sw in (("authors_code", A.AUTHORS_CODE), ("algorithm6", A.ALGORITHM6)):
+    for variant, sw in (("authors_code", SW.AUTHORS_CODE), ("algorithm6", SW.ALGORITHM6)):
         a = FE.keras_trajectory(MAMGD(0.1, k=f.paper_k, variant=variant), f, 15)
-        b = FE.keras_trajectory(A.keras_optimizer(sw, learning_rate=0.1, k=f.paper_k), f, 15)
+        b = FE.keras_trajectory(SW.keras_optimizer(sw, learning_rate=0.1, k=f.paper_k), f, 15)
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
 def test_network_ablation_smoke(keras):
-    from mamgd import networks
+    from companion import networks
 
     task = networks.TASKS[7]
     data = task.prepare(task.load(), quick=True)
     small = networks.TaskData(train=data.train[:256], validation=data.validation[:64])
-    configs = tuple(c for c in A.NETWORK_CONFIGS
-                    if c.name in ("MAMGD authors_code", "MAMGD code + curvature"))
+    configs = (reg.CODE, reg.CODE_CURVATURE)
+    assert set(configs) <= set(A.NETWORK_CONFIGS)
     history, info = A.network_ablation(7, seeds=[0], configs=configs, epochs=2, data=small)
     assert info["k"] == 1e-4 and info["epochs"] == 2
     assert len(history) == 2 * len(configs)
     assert np.isfinite(history["loss"]).all()
     summary = A.network_summary(history).set_index("optimizer")
-    assert summary.loc["MAMGD authors_code", "change_vs_reference"] == 0
+    assert summary.loc[reg.CODE, "change_vs_reference"] == 0
     assert summary["n_seeds"].eq(1).all()

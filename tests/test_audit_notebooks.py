@@ -1,6 +1,6 @@
 """Notebooks 09 (curvature ablation) and 10 (from-scratch references), quick mode.
 
-Each runs headlessly through :func:`mamgd.notebooks.execute` into a temporary
+Each runs headlessly through :func:`companion.notebooks.execute` into a temporary
 folder and must publish its figures and tables; quick mode must stay fast.
 """
 
@@ -10,13 +10,15 @@ import time
 import pandas as pd
 import pytest
 
+from companion import ablation as A
+from companion import scratch as S
 from conftest import ROOT
 
 QUICK_LIMIT_S = 60
 
 
 def _execute(tmp_path, name, **parameters):
-    from mamgd.notebooks import execute
+    from companion.notebooks import execute
 
     output = tmp_path / f"{name}.ipynb"
     figures = tmp_path / "figures"
@@ -31,15 +33,15 @@ def _execute(tmp_path, name, **parameters):
 @pytest.mark.slow
 def test_09_curvature_ablation_quick(tmp_path):
     figures, published, duration, wall = _execute(tmp_path, "09_curvature_ablation")
-    for stem in ("ablation_differences", "ablation_functions", "ablation_k_range",
-                 "ablation_warmup", "ablation_k_specificity", "ablation_networks"):
+    for stem in (A.DIFFERENCES_STEM, A.FUNCTIONS_STEM, A.K_RANGE_STEM,
+                 A.WARMUP_STEM, A.K_SPECIFICITY_STEM, A.NETWORKS_STEM):
         for suffix in ("pdf", "png"):
             assert (figures / f"{stem}.{suffix}").is_file(), stem
     tables = figures / "tables"
-    for stem in ("ablation_differences", "ablation_differences_per_table",
-                 "ablation_differences_cells", "ablation_functions", "ablation_effects",
-                 "ablation_k_range", "ablation_warmup", "ablation_k_specificity_summary",
-                 "ablation_networks", "ablation_step_length"):
+    for stem in (A.DIFFERENCES_STEM, A.DIFFERENCES_PER_TABLE_STEM,
+                 A.DIFFERENCES_CELLS_STEM, A.FUNCTIONS_STEM, A.EFFECTS_STEM,
+                 A.K_RANGE_STEM, A.WARMUP_STEM, A.K_SPECIFICITY_SUMMARY_STEM,
+                 A.NETWORKS_STEM, A.STEP_LENGTH_STEM):
         for suffix in ("csv", "tex", "md"):
             assert (tables / f"{stem}.{suffix}").is_file(), stem
     overall = pd.read_csv(tables / "ablation_differences.csv").set_index("configuration")
@@ -51,13 +53,13 @@ def test_09_curvature_ablation_quick(tmp_path):
 
 @pytest.mark.slow
 def test_10_from_scratch_quick(tmp_path):
-    from mamgd import datasets
+    from companion import datasets
 
     if not datasets.is_available("mnist"):
         pytest.skip("mnist.npz not available (set MAMGD_DATA_DIR)")
     figures, published, duration, wall = _execute(
         tmp_path, "10_from_scratch", data_dir=str(datasets.resolve_data_dir()))
-    for stem in ("scratch_amsgrad_contour", "scratch_bowl_contour", "scratch_mnist"):
+    for stem in (S.AMSGRAD_CONTOUR_STEM, S.BOWL_CONTOUR_STEM, S.MNIST_STEM):
         for suffix in ("pdf", "png"):
             assert (figures / f"{stem}.{suffix}").is_file(), stem
     bowl = pd.read_csv(figures / "tables" / "scratch_bowl.csv").set_index("optimizer")

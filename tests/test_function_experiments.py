@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mamgd import function_experiments as fe
-from mamgd import functions, paper, reference
+from companion import registry
+from companion import function_experiments as fe
+from mamgd import functions, reference
+from companion import paper
 
 #: Published cells per table (Table 5 has 20 rows, Table 6 no SGD column).
 CELLS = {1: 75, 2: 75, 3: 75, 4: 75, 5: 100, 6: 60}
@@ -81,7 +83,7 @@ def test_missing_rows_or_columns_are_errors(reproduced):
 def test_keras_curves_equal_the_numpy_reference(function, reproduced):
     curves, _ = reproduced[function.table]
     for column in function.optimizers:
-        optimizer = reference.paper_optimizer(column, function, dtype=np.float32)
+        optimizer = registry.paper_column(column, function, dtype=np.float32)
         path = reference.run(optimizer, function, steps=function.max_steps, dtype=np.float32)
         np.testing.assert_array_equal(fe.trajectory_errors(function, path),
                                       curves[column].to_numpy(), err_msg=column)

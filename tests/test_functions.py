@@ -92,7 +92,7 @@ def test_metadata_consistent(f):
 
 
 # ---------------------------------------------------------------------------
-# paper facts (golden source: PROTOCOL.md sec. 3, literal numbers)
+# paper facts (golden source: docs/protocol.md, section 3, literal numbers)
 # ---------------------------------------------------------------------------
 
 # table: (slug, start, target, k, k-search step, last N shown)
@@ -137,7 +137,7 @@ def test_titles_epochs_and_columns_match_paper_tables():
 
 
 def test_paper_formulas_at_a_point():
-    # f written out independently from PROTOCOL.md sec. 3, in float64.
+    # f written out independently from docs/protocol.md, section 3, in float64.
     x, y = 0.3, -0.7
     assert F.QUADRATIC.value(np.array([x])) == pytest.approx(x**2 - x, abs=1e-15)
     assert F.SPHERE.value(np.array([x, y])) == pytest.approx(x**2 + y**2, abs=1e-15)

@@ -1,5 +1,7 @@
-"""Run the five network notebooks (Tables 7-11) in quick mode through
-mamgd.notebooks.execute and check what they publish.
+"""Run the network notebook template (notebooks/network_task.py) for Tables
+7-11 in quick mode through companion.notebooks.execute, as the Makefile does
+for notebooks/executed/04_approximation.ipynb ... 08_boston_housing.ipynb
+(``-p table N``), and check what it publishes and says.
 
 The data come from $MAMGD_DATA_DIR (default: ../shared/data/keras next to the
 checkout). imdb.npz is usually absent offline: the IMDB notebook must then
@@ -16,13 +18,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mamgd import notebooks
-from mamgd.paper import paper_table
+from companion import networks, notebooks
+from companion.paper import paper_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "keras"
 DATA_DIR = Path(os.environ.get("MAMGD_DATA_DIR") or SHARED_DATA).resolve()
+TEMPLATE = ROOT / "notebooks" / "network_task.py"
 
+# table: (executed notebook, figure slug, data file)
 NOTEBOOKS = {
     7: ("04_approximation", "approximation", None),
     8: ("05_mnist", "mnist", "mnist.npz"),
@@ -44,9 +48,15 @@ def _execute(table, tmp_path, monkeypatch):
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
     figures = tmp_path / "figures"
     executed = tmp_path / f"{name}.ipynb"
-    published = notebooks.execute(ROOT / "notebooks" / f"{name}.py", executed, figures,
-                                  parameters={"quick": True, "seeds": 5, "verbose": 0})
+    published = notebooks.execute(TEMPLATE, executed, figures,
+                                  parameters={"table": table, "quick": True, "seeds": 5,
+                                              "verbose": 0})
     assert executed.is_file()
+    text = _text_outputs(executed)
+    task = networks.TASKS[table]
+    # the task's prose, written from its declaration
+    assert f"## Table {table} and Figure {table}: {task.subject}" in text
+    assert task.quick_data in text and task.paper_data in text
     return figures, executed, published, slug
 
 
@@ -85,7 +95,12 @@ def test_network_notebook_quick(table, tmp_path, monkeypatch):
     assert len(verdicts) == 2 * (len(wide.columns) - 1)
     status = pd.read_csv(tables / f"{stem}_status.csv")
     assert status.loc[0, "status"] == "run" and bool(status.loc[0, "quick"])
-    assert f"Table {table}: " in _text_outputs(executed)
+    text = _text_outputs(executed)
+    assert f"Table {table}: " in text
+    if table in networks.PAPER_LOGGED_VALIDATION_ACCURACY:  # Reuters (IMDB: below)
+        assert "authors_log" in text
+    else:
+        assert "authors_log" not in text
 
 
 @pytest.mark.slow
@@ -96,6 +111,7 @@ def test_imdb_notebook_quick(tmp_path, monkeypatch):
         assert status.loc[0, "status"] == "run"
         assert (figures / "tables" / "table09.csv").is_file()
         assert (figures / "fig09_imdb.png").is_file()
+        assert "authors_log" in _text_outputs(executed)
         return
     assert status.loc[0, "status"] == "not run"
     assert "Table 9 not run: imdb.npz not available" in status.loc[0, "note"]
@@ -103,3 +119,43 @@ def test_imdb_notebook_quick(tmp_path, monkeypatch):
         "table09_status.csv", "table09_status.md", "table09_status.tex"]
     assert not list(figures.glob("fig09*"))
     assert "Table 9 not run: imdb.npz not available" in _text_outputs(executed)
+
+
+def test_template_is_the_only_network_notebook_source():
+    sources = sorted(p.name for p in (ROOT / "notebooks").glob("0[4-8]_*.py"))
+    assert sources == [], "notebooks 04-08 are notebooks/network_task.py run per table"
+    text = TEMPLATE.read_text()
+    assert 'tags=["parameters"]' in text
+    for name in ("table", "quick", "seed", "seeds", "figures_dir", "data_dir", "verbose"):
+        assert f"\n{name} = " in text, name
+    assert "\ntable = 8 " in text  # opens usefully in Jupyter
+
+
+@pytest.mark.parametrize("table", sorted(networks.TASKS))
+def test_describe_writes_the_prose_from_the_declaration(table):
+    task = networks.TASKS[table]
+    intro = networks.describe(task)
+    assert intro.startswith(f"## Table {table} and Figure {table}: {task.subject}\n")
+    assert f"{task.epochs} epochs at batch size {task.batch_size}" in intro
+    assert f"k = {task.k:.0e}".replace("e-0", "e-") in intro
+    assert task.heldout in intro and task.quick_data in intro
+    assert ("steps_per_execution" in intro) == (task.steps_per_execution > 1)
+    assert ("Without it this notebook still succeeds" in intro) == task.allow_missing
+    figure = networks.describe(task, "figure")
+    assert ("gives no y limits" in figure) == (task.ylim is None)
+    heldout = networks.describe(task, "heldout")
+    assert ("authors' run log" in heldout) == (table in networks.PAPER_LOGGED_VALIDATION_ACCURACY)
+    assert task.comparison_note in networks.describe(task, "comparison")
+    with pytest.raises(ValueError, match="part must be one of"):
+        networks.describe(task, "nothing")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("table", sorted(networks.TASKS))
+def test_declared_train_size_is_the_prepared_one(table):
+    """``train_size`` (the prose's updates per epoch) matches the prepared data."""
+    task = networks.TASKS[table]
+    _, _, fname = NOTEBOOKS[table]
+    if fname and not (DATA_DIR / fname).is_file():
+        pytest.skip(f"{fname} not in {DATA_DIR}")
+    assert len(task.prepare(task.load(DATA_DIR)).train) == task.train_size

@@ -1,4 +1,4 @@
-"""Tests of mamgd.networks: the protocol of Tables 7-11, data preparation,
+"""Tests of companion.networks: the protocol of Tables 7-11, data preparation,
 determinism, verdict logic, the IMDB pipeline and its "not run" path.
 
 Real data are read from $MAMGD_DATA_DIR, falling back to ../shared/data/keras
@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mamgd import networks as N
-from mamgd.paper import paper_table
+from companion import networks as N
+from companion.paper import paper_table
 
 from conftest import run_python
 
@@ -28,7 +28,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data" / "keras"
 DATA_DIR = Path(os.environ.get("MAMGD_DATA_DIR") or SHARED_DATA).resolve()
 PROTOCOL = ROOT.parent / "shared" / "paper" / "PROTOCOL.md"
 
-# PROTOCOL.md section 4, typed out: (layers, loss, metrics, epochs, batch, k,
+# docs/protocol.md, section 4, typed out: (layers, loss, metrics, epochs, batch, k,
 # baselines, y limits, input dimension).
 FACTS = {
     7: (((64, "relu"), (32, "relu"), (1, None)), "mse", (), 15, 32, 1e-4,
@@ -124,7 +124,8 @@ def _protocol_rows():
 
 
 def test_protocol_md_agrees():
-    """The same facts, read from PROTOCOL.md itself where it is available."""
+    """The same facts, read from the paper notes next to the checkout (test data
+    outside the repository; skipped where absent)."""
     section, rows = _protocol_rows()
     assert sorted(rows) == sorted(FACTS)
     losses = {"MSE": "mse", "categorical CE": "categorical_crossentropy",
@@ -293,7 +294,7 @@ IMDB_MEMORY_CODE = """
 import dataclasses
 import resource
 import numpy as np
-from mamgd import networks as N
+from companion import networks as N
 rng = np.random.default_rng(0)
 
 def part(n):  # IMDB's size: 25000 reviews of ~240 words, indices < 10000
@@ -337,7 +338,7 @@ def test_imdb_not_run_when_file_absent(tmp_path, no_download):
     assert "Table 9 not run: imdb.npz not available" in status.loc[0, "note"]
     assert "Table 9 not run: imdb.npz not available" in (out / "tables" / "table09_status.md").read_text()
     # without allow_missing the loader's error surfaces
-    from mamgd.datasets import DatasetUnavailableError
+    from companion.datasets import DatasetUnavailableError
 
     with pytest.raises(DatasetUnavailableError):
         N.run_experiment(N.IMDB, seeds=1, data_dir=empty)
@@ -363,7 +364,7 @@ TINY_CODE = """
 import sys
 sys.path.insert(0, "tests")
 from test_networks import _tiny
-from mamgd import networks as N
+from companion import networks as N
 task, data = _tiny()
 print(N.run_experiment(task, seeds=1, first_seed=7, data=data, verbose=0)
       .history.to_csv(float_format="%.17g"))

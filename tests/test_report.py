@@ -1,4 +1,4 @@
-"""mamgd.report: one verdict per published number, REPORT.md, determinism, atomicity.
+"""companion.report: one verdict per published number, REPORT.md, determinism, atomicity.
 
 The inputs are hand-made in a temporary figures folder: Tables 1-6 from the
 published numbers themselves (exact), with one cell changed (mismatch) and
@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mamgd import paper as P
-from mamgd import report as Rp
+from companion import paper as P
+from companion import report as Rp
 
 PUBLISHED = P.load_paper_tables()
 
@@ -213,7 +213,7 @@ def test_command_line(figures, capsys):
 
 
 def test_dataset_checksums_of_present_files(tmp_path):
-    from mamgd import datasets
+    from companion import datasets
 
     directory, frame = Rp.dataset_checksums(tmp_path)
     assert set(frame["status"]) == {"absent"}

@@ -1,11 +1,12 @@
-"""mamgd.scratch: the NumPy softmax network and the AMSGrad tutorial's bowl."""
+"""companion.scratch: the NumPy softmax network and the AMSGrad tutorial's bowl."""
 
 import numpy as np
 import pytest
 
+from companion import registry as reg
 from mamgd import functions as F
 from mamgd import reference as R
-from mamgd import scratch as S
+from companion import scratch as S
 
 
 def _tiny(n=64, d=12, classes=4, seed=0, dtype=np.float32):
@@ -74,7 +75,7 @@ def test_numpy_training_lowers_the_loss_with_mamgd():
     x, y = _tiny(n=256, d=10, classes=3, seed=1)
     x[:, :3] += 2 * y  # make the classes separable
     history, _ = S.train_numpy(x, y, R.mamgd(1e-2, k=1e-3), epochs=5, batch_size=32,
-                               label="numpy MAMGD")
+                               label=reg.NUMPY_MAMGD)
     assert history["loss"].iloc[-1] < history["loss"].iloc[0]
     assert list(history.columns) == ["optimizer", "epoch", "loss", "accuracy"]
 
@@ -85,17 +86,15 @@ def test_tutorial_start_and_amsgrad():
     path = S.bowl_run(R.amsgrad_tutorial(alpha=S.TUTORIAL_ALPHA))
     final = F.SPHERE.value(path[-1])
     assert 1e-6 < final < 3e-6  # the tutorial: about 2e-6
-    rates = S.choose_learning_rates({"Adam": S.BOWL_OPTIMIZERS["Adam"],
-                                     "AMSGrad (tutorial)": S.BOWL_OPTIMIZERS[
-                                         "AMSGrad (tutorial)"]})
-    assert rates["AMSGrad (tutorial)"] == 0.007 and rates["Adam"] in S.LEARNING_RATE_GRID
+    rates = S.choose_learning_rates(("Adam", reg.TUTORIAL_AMSGRAD))
+    assert rates[reg.TUTORIAL_AMSGRAD] == 0.007 and rates["Adam"] in S.LEARNING_RATE_GRID
     table = S.bowl_table({"t": path}, {"t": 0.007})
     assert table["f_final"].iloc[0] == pytest.approx(final)
     assert S.bowl().start == tuple(start) and S.bowl().domain == S.BOWL_BOUNDS
 
 
 def test_mnist_arrays_and_summary():
-    from mamgd import datasets
+    from companion import datasets
 
     if not datasets.is_available("mnist"):
         pytest.skip("mnist.npz not available")
@@ -103,7 +102,7 @@ def test_mnist_arrays_and_summary():
     assert x.shape == (500, 784) and y.shape == (500, 10) and xt.shape == (100, 784)
     assert x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
     history = S.mnist_runs((x, y), (xt, yt), seeds=[0], epochs=1, batch_size=100,
-                           include=("numpy Adam", "numpy MAMGD"))
+                           include=(reg.NUMPY_ADAM, reg.NUMPY_MAMGD))
     summary = S.mnist_summary(history).set_index("optimizer")
-    assert summary.loc["numpy Adam", "report_train_accuracy"] == 92.18
-    assert 0 <= summary.loc["numpy MAMGD", "train_accuracy_mean"] <= 100
+    assert summary.loc[reg.NUMPY_ADAM, "report_train_accuracy"] == 92.18
+    assert 0 <= summary.loc[reg.NUMPY_MAMGD, "train_accuracy_mean"] <= 100

@@ -1,4 +1,4 @@
-"""Tests for mamgd.search: the Optuna k search and the sensitivity grid.
+"""Tests for companion.search: the Optuna k search and the sensitivity grid.
 
 * the search objective (float32 NumPy reference) equals the Keras optimizer's
   error, bit for bit, at several k;
@@ -23,7 +23,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from mamgd import functions, reference, search
+from mamgd import functions, reference
+from companion import search
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,7 +47,8 @@ def _params(study):
 
 @pytest.mark.parametrize("name", ["sphere", "three_hump_camel", "himmelblau"])
 def test_reference_objective_equals_keras(name):
-    from mamgd import function_experiments, optimizers
+    from mamgd import optimizers
+    from companion import function_experiments
 
     function = functions.get(name)
     for k in (0.0, 0.031, function.paper_k, 0.7, 7.3):
@@ -60,7 +62,7 @@ def test_objective_at_the_paper_k_is_the_published_cell():
     # Table 2 prints the error after 18 steps: the search step of the sphere.
     assert f"{search.objective_value('sphere', functions.SPHERE.paper_k):.6f}" == "0.000000"
     # Table 5, epoch 22 (the Booth search step), MAMGD column.
-    from mamgd import paper
+    from companion import paper
 
     published = paper.paper_table(5).set_index("epoch").loc[22, "MAMGD"]
     assert float(f"{search.objective_value('booth', functions.BOOTH.paper_k):.6f}") == published
@@ -101,7 +103,7 @@ def test_sensitivity_grid_equals_single_runs(function):
         single = search.mamgd_errors(function, k, function.max_steps)
         np.testing.assert_array_equal(grid[:, column], single, err_msg=f"k={k}")
     # the paper's k column at the table's even steps is the published MAMGD column
-    from mamgd import paper
+    from companion import paper
 
     published = paper.paper_table(function.table).set_index("epoch")["MAMGD"]
     ours = grid[published.index.to_numpy(), ks.size - 3]
@@ -223,7 +225,7 @@ def test_two_worker_processes_fill_one_study(tmp_path, kind):
     barrier = tmp_path / "go"
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "mamgd.search", "worker", "--function", "sphere",
+            [sys.executable, "-m", "companion.search", "worker", "--function", "sphere",
              "--storage", storage, "--n-trials", "100", "--seed", "0",
              "--worker-index", str(index), "--barrier", str(barrier)],
             cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -251,32 +253,6 @@ def test_two_worker_processes_fill_one_study(tmp_path, kind):
     assert all(t.user_attrs.get("surplus") for t in trials if t.state != TrialState.COMPLETE)
     for t in complete[::17]:
         assert t.value == search.objective_value("sphere", t.params["k"])
-    status = subprocess.run([sys.executable, "-m", "mamgd.search", "status", "--storage", storage],
+    status = subprocess.run([sys.executable, "-m", "companion.search", "status", "--storage", storage],
                             env=_env(), capture_output=True, text=True, check=True)
     assert "mamgd-k/sphere/steps=18" in status.stdout
-
-
-# ---------------------------------------------------------------------------
-# No Keras in the k search and trajectory code
-# ---------------------------------------------------------------------------
-
-
-def test_search_and_trajectory_modules_do_not_import_keras():
-    # Load the package's modules without running mamgd/__init__.py (which
-    # exposes the Keras optimizers) and with Keras and TensorFlow blocked.
-    code = textwrap.dedent(f"""
-        import sys, types
-        sys.modules["keras"] = None
-        sys.modules["tensorflow"] = None
-        package = types.ModuleType("mamgd")
-        package.__path__ = [{str(REPO / "mamgd")!r}]
-        sys.modules["mamgd"] = package
-        import mamgd.search, mamgd.trajectories, mamgd.figures, mamgd.artifacts, mamgd.paper
-        mamgd.search.objective_value("booth", 0.2)
-        mamgd.trajectories.optimizer_paths("beale", steps=3)
-        print("ok")
-    """)
-    result = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True,
-                            text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"

@@ -2,8 +2,8 @@
 
 Each table is one :class:`Task`: a frozen description of the authors' protocol
 (model, data preparation, loss, metrics, epochs, batch size, the optimizers with
-their arguments, the figure's y limits), checked against
-``shared/paper/PROTOCOL.md`` section 4 by ``tests/test_networks.py``.
+their arguments, the figure's y limits), checked against docs/protocol.md,
+section 4 by ``tests/test_networks.py`` and ``tests/test_docs.py``.
 
 The paper's Tables 7-11 are single, unseeded runs that report the *training*
 loss only. This module re-runs the same protocol for several seeds and adds
@@ -45,15 +45,16 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from mamgd import paper as paper_module
+from companion import paper as paper_module
+from companion import registry
+from companion.artifacts import format_number
+from companion.paper import OUTSIDE, WITHIN, band_verdict
 
 #: Learning rate of every optimizer in Tables 7-11 (MAMGD and the baselines).
 LEARNING_RATE = 1e-3
 #: Epochs and data subsets of ``quick`` (smoke-test) mode.
 QUICK_EPOCHS = 2
 QUICK_SEEDS = 1
-#: Verdict labels.
-WITHIN, OUTSIDE = "within-band", "outside-band"
 
 
 # --------------------------------------------------------------------------
@@ -62,45 +63,45 @@ WITHIN, OUTSIDE = "within-band", "outside-band"
 
 @dataclass(frozen=True)
 class OptimizerSpec:
-    """One optimizer column of a table: its name in the paper and how to build it.
+    """One optimizer column of a table: its label and its arguments.
 
-    ``cls`` is ``"MAMGD"`` (:class:`mamgd.MAMGD`) or the name of a class in
-    ``keras.optimizers``; ``kwargs`` are its arguments as ``(name, value)``
-    pairs (Keras defaults for everything not listed).
+    ``name`` is a label of :mod:`companion.registry` (which knows how to build
+    it); ``kwargs`` are its arguments as ``(name, value)`` pairs, at least
+    ``learning_rate`` (Keras defaults for everything not listed; ``k`` is
+    ignored by optimizers that do not decay).
     """
 
     name: str
-    cls: str
     kwargs: tuple = ()
 
     @property
     def arguments(self):
         return dict(self.kwargs)
 
+    @property
+    def cls(self):
+        """The Keras class's name (``"MAMGD"``, ``"Adam"``, ...)."""
+        return registry.get(self.name).keras_name
+
     def build(self):
         """A fresh optimizer instance."""
-        if self.cls == "MAMGD":
-            from mamgd.optimizers import MAMGD
-
-            return MAMGD(**self.arguments)
-        import keras
-
-        return getattr(keras.optimizers, self.cls)(**self.arguments)
+        arguments = self.arguments
+        learning_rate = arguments.pop("learning_rate")
+        k = arguments.pop("k", None)
+        return registry.keras_optimizer(self.name, learning_rate, k, **arguments)
 
 
 def mamgd_spec(k):
     """MAMGD as in the authors' notebook: lr 1e-3, decay ``k``, their code's rule."""
     return OptimizerSpec(
-        "MAMGD", "MAMGD",
+        registry.MAMGD,
         (("learning_rate", LEARNING_RATE), ("k", k), ("variant", "authors_code")),
     )
 
 
 def baseline_specs(*names):
     """Keras's built-in optimizers at lr 1e-3 and Keras defaults otherwise."""
-    return tuple(
-        OptimizerSpec(name, name, (("learning_rate", LEARNING_RATE),)) for name in names
-    )
+    return tuple(OptimizerSpec(name, (("learning_rate", LEARNING_RATE),)) for name in names)
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,28 @@ class Task:
     protocol: str = ""
     heldout: str = ""
     steps_per_execution: int = 1
+    # The prose of the task's notebook (notebooks/network_task.py), put together
+    # by :func:`describe` with the protocol fields above.
+    #: Heading, e.g. "IMDB movie reviews" (default: ``title``).
+    subject: str = ""
+    #: What the paper trained on; completes "The paper trains ... on <paper_data>".
+    paper_data: str = ""
+    #: The rest of the paper's protocol (its validation split, if any).
+    paper_note: str = ""
+    #: Training rows of the paper's protocol (updates per epoch = rows / batch).
+    train_size: int = 0
+    #: What a smoke run (``quick=True``) keeps of the data.
+    quick_data: str = ""
+    #: Remarks on the published numbers against our seed band.
+    comparison_note: str = ""
+    #: Remarks on the figure's y limits (the paper's, or none).
+    ylim_note: str = ""
+    #: What the second (held-out) figure shows.
+    heldout_figure: str = ""
+    #: Remarks on the held-out summary (which numbers are honest).
+    summary_note: str = ""
+    #: The notebook succeeds without the data file and says the table was not run.
+    allow_missing: bool = False
 
     @property
     def figure(self):
@@ -301,6 +324,25 @@ class Task:
     @property
     def stem(self):
         return f"table{self.table:02d}"
+
+    @property
+    def seeds_stem(self):
+        """File stem of every seed's history: ``tableNN_seeds``."""
+        return f"{self.stem}_seeds"
+
+    @property
+    def verdicts_stem(self):
+        """File stem of the published numbers against our seed band (the report reads it)."""
+        return f"{self.stem}_verdicts"
+
+    @property
+    def summary_stem(self):
+        return f"{self.stem}_summary"
+
+    @property
+    def status_stem(self):
+        """File stem of what was run, or why not (the report reads it)."""
+        return f"{self.stem}_status"
 
     @property
     def figure_stem(self):
@@ -332,10 +374,10 @@ class Task:
         )
 
     def load(self, data_dir=None):
-        """The raw data: ``keras.datasets`` arrays via :mod:`mamgd.datasets`."""
+        """The raw data: ``keras.datasets`` arrays via :mod:`companion.datasets`."""
         if self.dataset is None:
             return approximation_data()
-        from mamgd import datasets
+        from companion import datasets
 
         return datasets.load(self.dataset, data_dir, **dict(self.load_kwargs))
 
@@ -348,7 +390,7 @@ class Task:
         """
         if self.dataset is None:
             return True, "", ""
-        from mamgd import datasets
+        from companion import datasets
 
         try:
             datasets.fetch(self.dataset, data_dir)
@@ -466,6 +508,18 @@ APPROXIMATION = Task(
     heldout="validation = the 9999 midpoints of the training grid (interpolation MSE); "
             "it is also the test set.",
     steps_per_execution=32,
+    subject="approximating y = x^2 + x - 1",
+    paper_data="10000 evenly spaced points x on [-10, 10] with targets y = x^2 + x - 1",
+    paper_note="Its batch size 32 is `fit`'s default; it used no validation data.",
+    train_size=10000,
+    quick_data="every 10th point of the training and the midpoint grid",
+    comparison_note="The first epochs' losses are in the hundreds and vary a lot from run "
+                    "to run (the targets reach 109); Adagrad at learning rate 1e-3 barely "
+                    "moves and SGD is far from converged after 15 epochs.",
+    ylim_note="The first epochs (and Adagrad and SGD throughout) are above the frame, as in "
+              "the paper.",
+    heldout_figure="the held-out MSE on the midpoint grid",
+    summary_note="The 9999 held-out midpoints are both the validation and the test set here.",
 )
 
 MNIST = Task(
@@ -480,6 +534,15 @@ MNIST = Task(
              "no validation in the paper.",
     heldout="validation = the 10000 test images (they are also the test set).",
     steps_per_execution=8,
+    subject="MNIST",
+    paper_data="the 60000 MNIST training images (flattened, scaled to [0, 1], one-hot labels)",
+    paper_note="It used no validation data.",
+    train_size=60000,
+    quick_data="2000 training / 500 test images",
+    ylim_note="Epoch 1 of MAMGD is near 0.45.",
+    heldout_figure="the held-out (test-image) loss and accuracy",
+    summary_note='Here the validation data are the test images, so "best validation" is '
+                 "optimistic; the final-epoch number is the honest one.",
 )
 
 IMDB = Task(
@@ -494,6 +557,16 @@ IMDB = Task(
              "validation, the other 15000 = training.",
     heldout="validation = the paper's 10000 reviews; test = the 25000 test reviews.",
     steps_per_execution=1,
+    subject="IMDB movie reviews",
+    paper_data="IMDB reviews labelled positive or negative, each the multi-hot vector of its "
+               "words among the 10000 most frequent",
+    paper_note="The first 10000 training reviews are its validation split, the other 15000 "
+               "the training data.",
+    train_size=15000,
+    quick_data="800 training / 200 validation / 500 test reviews",
+    heldout_figure="validation loss and accuracy and the test accuracy",
+    summary_note="The 25000 test reviews are used for nothing else.",
+    allow_missing=True,
 )
 
 REUTERS = Task(
@@ -508,6 +581,15 @@ REUTERS = Task(
              "training newswires = validation, the other 7982 = training.",
     heldout="validation = the paper's 1000 newswires; test = the 2246 test newswires.",
     steps_per_execution=1,
+    subject="Reuters newswires",
+    paper_data="Reuters newswires in 46 topics (one-hot labels), each the multi-hot vector "
+               "of its words among the 10000 most frequent",
+    paper_note="The first 1000 training newswires are its validation split, the other 7982 "
+               "the training data.",
+    train_size=7982,
+    quick_data="800 training / 200 validation / 500 test newswires",
+    heldout_figure="validation loss and accuracy and the test accuracy",
+    summary_note="The 2246 test newswires are used for nothing else.",
 )
 
 BOSTON_HOUSING = Task(
@@ -522,6 +604,18 @@ BOSTON_HOUSING = Task(
              "std; the paper passed the training data as validation data.",
     heldout="validation = the 102 test houses (the real held-out split; MAE).",
     steps_per_execution=101,
+    subject="Boston housing prices",
+    paper_data="Keras's 404 training houses, features standardised with the training mean "
+               "and standard deviation",
+    paper_note="Its `fit` received the *training* data as validation data, so no held-out "
+               "number exists.",
+    train_size=404,
+    quick_data="100 training houses",
+    ylim_note="Epoch 1 is far above it.",
+    heldout_figure="the test MSE and MAE per epoch",
+    summary_note="Here the validation data are the test houses, so the best MAE over the "
+                 "epochs is optimistic (it picks the epoch on the test set); the final-epoch "
+                 "test MAE is the honest number (in thousands of dollars).",
 )
 
 #: The five tasks by table number.
@@ -652,7 +746,7 @@ def run_experiment(task, seeds=5, first_seed=0, quick=False, data_dir=None,
     ``quick``: :data:`QUICK_SEEDS` seed(s), :data:`QUICK_EPOCHS` epochs, data
     subsets (a smoke run). ``data``: a prepared :class:`TaskData` to use
     instead of loading (tests). When the data file is not available (not in
-    the data folder and no download possible) :func:`mamgd.datasets.load`'s
+    the data folder and no download possible) :func:`companion.datasets.load`'s
     ``DatasetUnavailableError`` is raised, or, with ``allow_missing=True``,
     the result has ``status == "not run"`` and the reason; nothing is trained.
 
@@ -673,26 +767,38 @@ def run_experiment(task, seeds=5, first_seed=0, quick=False, data_dir=None,
                 return result
         data = task.prepare(task.load(data_dir), quick=quick)
     result.sizes = data.sizes()
-    verbose = resolve_verbose(verbose)
+    history, result.seconds = train_seeds(task, data, task.optimizers, seed_list, epochs,
+                                          verbose=resolve_verbose(verbose), threads=threads)
+    result.history = history[["seed", "epoch", "optimizer"]
+                             + [c for c in history.columns
+                                if c not in ("seed", "epoch", "optimizer")]]
+    return result
+
+
+def train_seeds(task, data, specs, seeds, epochs=None, verbose=0, threads=None):
+    """Train ``task`` with every optimizer of ``specs`` for every seed of ``seeds``.
+
+    Every optimizer of a seed starts from the same initial weights and sees
+    the same batches (:func:`train_one`). ``specs`` are objects with a
+    ``name`` and a ``build()`` (e.g. :class:`OptimizerSpec`). Returns
+    ``(history, seconds)``: the long history, columns ``seed, optimizer``
+    then :func:`train_one`'s, and the wall time of each ``(seed, name)``.
+    """
     configure_determinism(threads)
-    frames = []
-    for seed in seed_list:
-        for spec in task.optimizers:
+    frames, seconds = [], {}
+    for seed in seeds:
+        for spec in specs:
             start = time.perf_counter()
             frame = train_one(task, data, spec, seed, epochs=epochs, verbose=verbose)
-            result.seconds[(seed, spec.name)] = time.perf_counter() - start
+            seconds[(seed, spec.name)] = time.perf_counter() - start
             if verbose:
                 print(f"Table {task.table}, seed {seed}, {spec.name}: final training "
                       f"loss {frame['loss'].iloc[-1]:.6f} "
-                      f"({result.seconds[(seed, spec.name)]:.1f} s)", flush=True)
+                      f"({seconds[(seed, spec.name)]:.1f} s)", flush=True)
             frame.insert(0, "optimizer", spec.name)
             frame.insert(0, "seed", seed)
             frames.append(frame)
-    history = pd.concat(frames, ignore_index=True)
-    history = history[["seed", "epoch", "optimizer"]
-                      + [c for c in history.columns if c not in ("seed", "epoch", "optimizer")]]
-    result.history = history
-    return result
+    return pd.concat(frames, ignore_index=True), seconds
 
 
 # --------------------------------------------------------------------------
@@ -715,19 +821,6 @@ def mean_table(history, task, column="loss"):
     wide = wide.reset_index()
     wide.columns.name = None
     return wide
-
-
-def band_verdict(paper, low, high):
-    """``(verdict, distance)`` of one published number against a band [low, high].
-
-    Inside when ``low <= paper <= high`` as printed with the paper's 6 decimals
-    (the paper's rounding is no evidence against us); the distance is 0 then,
-    else the distance to the nearest band edge.
-    """
-    printed_low, printed_high, printed = paper_module.as_printed([low, high, paper])
-    if printed_low <= printed <= printed_high:
-        return WITHIN, 0.0
-    return OUTSIDE, float(max(low - paper, paper - high))
 
 
 def band_verdicts(history, table, column="loss"):
@@ -759,10 +852,6 @@ def band_verdicts(history, table, column="loss"):
     return pd.DataFrame(rows, columns=columns)
 
 
-def _g(value):
-    return f"{value:.3g}"
-
-
 def verdict_sentence(verdicts, table, n_seeds):
     """A plain verdict, e.g. ``Table 8: 27 of 30 published numbers inside our
     5-seed band; the other 3 outside by at most 0.003 ...``."""
@@ -785,9 +874,9 @@ def verdict_sentence(verdicts, table, n_seeds):
     worst = outside.loc[outside["distance"].idxmax()]
     return (
         f"{head} ({per_optimizer}); the other {len(outside)} lie outside by at most "
-        f"{_g(worst['distance'])} ({worst['optimizer']}, epoch {int(worst['epoch'])}: "
+        f"{format_number(worst['distance'])} ({worst['optimizer']}, epoch {int(worst['epoch'])}: "
         f"paper {worst['paper']:.6f}, band [{worst['seed_min']:.6f}, "
-        f"{worst['seed_max']:.6f}]), median distance {_g(outside['distance'].median())}, "
+        f"{worst['seed_max']:.6f}]), median distance {format_number(outside['distance'].median())}, "
         f"at most {_percent(outside['relative_distance'].max())} of the published value."
     )
 
@@ -831,7 +920,7 @@ def summary_table(history, task, has_test=None):
 # --------------------------------------------------------------------------
 # Views for the notebooks
 
-#: Final-epoch validation accuracy visible in the authors' run logs (PROTOCOL.md
+#: Final-epoch validation accuracy visible in the authors' run logs (docs/protocol.md,
 #: section 4); the paper itself reports no held-out number.
 PAPER_LOGGED_VALIDATION_ACCURACY = {
     9: {"MAMGD": 0.8574, "Adam": 0.8700, "RMSprop": 0.8657, "Adagrad": 0.7325},
@@ -859,6 +948,125 @@ def protocol_frame(task, sizes=None):
         rows.append(("split sizes", ", ".join(f"{k} {v}" for k, v in sizes.items())))
     rows.append(("steps per execution", str(task.steps_per_execution)))
     return pd.DataFrame(rows, columns=["item", "value"])
+
+
+_LOSS_NAMES = {"mse": "mean squared error",
+               "categorical_crossentropy": "categorical cross-entropy",
+               "binary_crossentropy": "binary cross-entropy"}
+_METRIC_NAMES = {"mae": "MAE", "mse": "MSE", "accuracy": "accuracy"}
+_ACTIVATION_NAMES = {"relu": "ReLU", None: "linear"}
+
+
+def _power(value):
+    """``1e-3`` rather than ``0.001``."""
+    return f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e")
+
+
+def _names(names):
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _metric_name(task, metric):
+    if metric == "loss":
+        return "MSE" if task.loss == "mse" else "loss"
+    return _METRIC_NAMES.get(metric, metric)
+
+
+def _describe_intro(task):
+    units = (task.input_dim, *(layer.units for layer in task.layers))
+    architecture = "-".join(str(n) for n in units)
+    activations = ", ".join(_ACTIVATION_NAMES.get(layer.activation, layer.activation)
+                            for layer in task.layers)
+    metrics = (f" (metric: {_names(_metric_name(task, m) for m in task.metrics)})"
+               if task.metrics else "")
+    mamgd = task.optimizer("MAMGD").arguments
+    baselines = [spec.name for spec in task.optimizers if spec.cls != "MAMGD"]
+    paragraphs = [
+        f"## Table {task.table} and Figure {task.figure}: {task.subject or task.title}",
+        f"The paper trains a {architecture} network ({activations}) on {task.paper_data}, "
+        f"with the {_LOSS_NAMES.get(task.loss, task.loss)} loss{metrics}, {task.epochs} "
+        f"epochs at batch size {task.batch_size}, and reports the **training** "
+        f"{_metric_name(task, 'loss')} per epoch of one unseeded run per optimizer: MAMGD "
+        f"(learning rate {_power(mamgd['learning_rate'])}, k = {_power(task.k)}, the "
+        f"authors' code's update rule), {_names(baselines)} (learning rate "
+        f"{_power(LEARNING_RATE)}, Keras defaults otherwise). {task.paper_note}".rstrip(),
+        "Here the same protocol runs for `seeds` seeds (`seed`, `seed + 1`, ..., each "
+        "with `keras.utils.set_random_seed` and deterministic TensorFlow ops; every "
+        "optimizer of a seed starts from the same weights and sees the same batches). "
+        "For every published number we say whether it lies inside our band [min, max] "
+        "over the seeds, and how far outside if not. Beyond the paper, every run is "
+        f"evaluated after each epoch on held-out data: {task.heldout}",
+    ]
+    if dict(task.load_kwargs).get("num_words"):
+        paragraphs.append(
+            "The multi-hot vectors are built per batch in float32 from the word indices "
+            "(`SequenceSet`), never as one big matrix: the run stays far below 4 GB.")
+    if task.steps_per_execution > 1:
+        updates = -(-task.train_size // task.batch_size)
+        paragraphs.append(
+            f"Batch size {task.batch_size} means {updates} updates per epoch; the compiled "
+            f"train step runs {task.steps_per_execution} steps per call "
+            "(`steps_per_execution`), which gives the same numbers as one step per call, "
+            "only faster.")
+    if task.allow_missing:
+        from companion import datasets
+
+        fname = datasets.REGISTRY[task.dataset].fname
+        paragraphs.append(
+            f"`{fname}` is downloaded by `companion.datasets` on a connected machine (or "
+            "read from `data_dir` / `$MAMGD_DATA_DIR`). Without it this notebook still "
+            f"succeeds and says that Table {task.table} was not run; no number is made up.")
+    paragraphs.append(
+        f"Smoke run (`quick=True`): {QUICK_SEEDS} seed, {QUICK_EPOCHS} epochs, "
+        f"{task.quick_data}.")
+    return paragraphs
+
+
+def _describe_comparison(task):
+    return [f"Every published number of Table {task.table} against our seed band "
+            f"(inside: the number as printed lies in [min, max] over the seeds). "
+            f"{task.comparison_note}".rstrip()]
+
+
+def _describe_figure(task):
+    if task.ylim is None:
+        limits = "The paper gives no y limits for this figure."
+    else:
+        low, high = task.ylim
+        limits = f"The y axis is the paper's [{low:g}, {high:g}]."
+    return [f"Figure {task.figure}. Lines: mean over seeds; shaded: min-max over seeds; "
+            f"open markers: the paper's numbers. {limits} {task.ylim_note}".rstrip()
+            + f" The second figure shows {task.heldout_figure}."]
+
+
+def _describe_heldout(task):
+    metric = _metric_name(task, task.heldout_metric)
+    text = (f"Per optimizer, mean and standard deviation over seeds of the final training "
+            f"loss, the best validation {metric} over the epochs and the test {metric} "
+            f"after the last epoch. {task.summary_note}".rstrip())
+    paragraphs = [text]
+    if task.table in PAPER_LOGGED_VALIDATION_ACCURACY:
+        paragraphs.append("The authors' run log shows the final-epoch validation accuracy "
+                          "of their one run; below it is against our seeds.")
+    return paragraphs
+
+
+_DESCRIPTIONS = {"intro": _describe_intro, "comparison": _describe_comparison,
+                 "figure": _describe_figure, "heldout": _describe_heldout}
+
+
+def describe(task, part="intro"):
+    """Markdown prose of ``task``'s notebook, from its declaration.
+
+    ``part``: ``"intro"`` (heading, the paper's protocol, what this project
+    adds and holds out, notes, the smoke run's sizes), ``"comparison"`` (the
+    published numbers against the band), ``"figure"`` (how to read the figures,
+    the y limits) or ``"heldout"`` (the held-out summary).
+    """
+    if part not in _DESCRIPTIONS:
+        raise ValueError(f"part must be one of {sorted(_DESCRIPTIONS)}, not {part!r}.")
+    return "\n\n".join(_DESCRIPTIONS[part](task))
 
 
 def comparison_frame(verdicts):
@@ -919,7 +1127,7 @@ def write_outputs(result, figures_dir):
     paper layout), ``tableNN_seeds`` (long), ``tableNN_verdicts`` and
     ``tableNN_summary``. Returns a dict of DataFrames (and the verdict).
     """
-    from mamgd.artifacts import write_table
+    from companion.artifacts import write_table
 
     task = result.task
     tables = Path(figures_dir) / "tables"
@@ -935,12 +1143,12 @@ def write_outputs(result, figures_dir):
         write_table(out["mean"], tables, stem, caption=(
             f"Table {task.table} ({task.title}): training loss per epoch, mean over "
             f"{n} seed(s), MAMGD k = {task.k:g}."))
-        write_table(out["seeds"], tables, f"{stem}_seeds", caption=(
+        write_table(out["seeds"], tables, task.seeds_stem, caption=(
             f"Table {task.table} ({task.title}): every seed, epoch and optimizer; "
             f"training and held-out metrics. {task.heldout}"))
-        write_table(out["verdicts"], tables, f"{stem}_verdicts", caption=(
+        write_table(out["verdicts"], tables, task.verdicts_stem, caption=(
             f"Table {task.table}: each published number against our {n}-seed band."))
-        write_table(out["summary"], tables, f"{stem}_summary", caption=(
+        write_table(out["summary"], tables, task.summary_stem, caption=(
             f"Table {task.table} ({task.title}): final training loss, best validation "
             f"{task.heldout_metric}, test {task.heldout_metric}; mean and std over "
             f"{n} seed(s). {task.heldout}"))
@@ -952,6 +1160,6 @@ def write_outputs(result, figures_dir):
         "note": status_line(result),
         "verdict": out.get("verdict", ""),
     }])
-    write_table(out["status"], tables, f"{stem}_status",
+    write_table(out["status"], tables, task.status_stem,
                 caption=f"Table {task.table}: what was run.")
     return out

@@ -29,7 +29,7 @@ arrays are read with NumPy exactly as Keras does.
 
 Command line (``make data`` runs it)::
 
-    python -m mamgd.datasets fetch [NAME ...] [--data-dir DIR]
+    python -m companion.datasets fetch [NAME ...] [--data-dir DIR]
                                    [--origin-base URL] [--no-download]
 
 prints one line per file (``ok``, ``downloaded``, ``unavailable: <reason>`` or
@@ -54,13 +54,15 @@ from pathlib import Path
 
 import numpy as np
 
+from companion import paths
+
 #: Where Keras downloads its dataset files from.
 KERAS_ORIGIN_BASE = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 #: Environment variables: the data directory, and an alternative download origin.
 DATA_DIR_ENV = "MAMGD_DATA_DIR"
 ORIGIN_ENV = "MAMGD_DATA_ORIGIN"
 #: The project's own data folder, used when neither argument nor variable is set.
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DEFAULT_DATA_DIR = paths.DATA
 #: Seconds a download may stall before it is given up.
 DOWNLOAD_TIMEOUT = 60
 
@@ -97,8 +99,8 @@ def _entry(name, fname, sha256, arrays=()):
 
 
 #: The files, with the hashes from Keras 3's keras/src/datasets/*.py and, for
-#: MNIST, the per-array digests of the official arrays (shared/data/keras/
-#: MNIST_ARRAYS_SHA256; the arrays Keras's own mnist.npz holds).
+#: MNIST, the per-array digests of the official arrays (the arrays Keras's own
+#: mnist.npz holds; docs/protocol.md, section 6).
 REGISTRY = {
     entry.name: entry
     for entry in (
@@ -228,7 +230,7 @@ def _verify(entry, path, origin_note="", label=None):
         expected += " (Keras's file) or a re-pack with the official array digests"
         detail = f" ({detail})"
     fix = origin_note or (
-        f"Delete it and run `make data` again (or `python -m mamgd.datasets fetch "
+        f"Delete it and run `make data` again (or `python -m companion.datasets fetch "
         f"{entry.name}`), or put a good copy of {entry.fname} there (from "
         f"{entry.origin})."
     )
@@ -385,7 +387,7 @@ def _keras_load_data(entry, path):
             raise RuntimeError(
                 f"Keras asked for {fname} with hash {file_hash}, but the mamgd "
                 f"registry has {entry.fname} with sha256 {entry.sha256}; update "
-                "mamgd.datasets.REGISTRY for this Keras version."
+                "companion.datasets.REGISTRY for this Keras version."
             )
         return str(path)
 
@@ -405,9 +407,9 @@ def _keras_load_data(entry, path):
 
 
 def main(argv=None):
-    """``python -m mamgd.datasets fetch [NAME ...]``: see the module docstring."""
+    """``python -m companion.datasets fetch [NAME ...]``: see the module docstring."""
     parser = argparse.ArgumentParser(
-        prog="python -m mamgd.datasets",
+        prog="python -m companion.datasets",
         description="Verify (and download if missing) the Keras dataset files.",
     )
     sub = parser.add_subparsers(dest="command", required=True)

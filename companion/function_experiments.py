@@ -1,6 +1,6 @@
 """The paper's test-function experiments (Tables 1-6, Figures 1-6).
 
-Protocol (Sakovich et al. 2024, Section 8.1; PROTOCOL.md section 3): each
+Protocol (Sakovich et al. 2024, Section 8.1; docs/protocol.md, section 3): each
 optimizer starts from the function's start point with learning rate 0.1 and
 Keras defaults otherwise; MAMGD uses the function's tuned ``k``. "Epoch N" in
 a table is the error after N update steps, the error being the mean over
@@ -15,36 +15,23 @@ import keras
 import numpy as np
 import pandas as pd
 
-from mamgd import optimizers
+from companion import registry
+from companion.paper import as_printed
 
 #: Learning rate of every optimizer in Tables 1-6.
 PAPER_LEARNING_RATE = 0.1
-
-#: Paper column name -> Keras optimizer class (MAMGD gets the function's k).
-KERAS_BASELINES = {
-    "Adam": keras.optimizers.Adam,
-    "Adagrad": keras.optimizers.Adagrad,
-    "RMSprop": keras.optimizers.RMSprop,
-    "SGD": keras.optimizers.SGD,
-}
 
 
 def paper_optimizer(column, function, learning_rate=PAPER_LEARNING_RATE, **kwargs):
     """Return a fresh Keras optimizer for paper column ``column`` on ``function``.
 
     ``"MAMGD"`` is :class:`mamgd.MAMGD` (``authors_code``) with the
-    function's published k; the others are Keras's built-ins with defaults.
-    ``kwargs`` go to the constructor (e.g. ``variant="algorithm6"``).
+    function's published k; the others are Keras's built-ins with defaults
+    (see :mod:`companion.registry`). ``kwargs`` go to the constructor (e.g.
+    ``variant="algorithm6"``).
     """
-    if column == "MAMGD":
-        kwargs.setdefault("k", function.paper_k)
-        return optimizers.MAMGD(learning_rate=learning_rate, **kwargs)
-    if column not in KERAS_BASELINES:
-        raise ValueError(
-            f"Unknown optimizer column {column!r}; expected MAMGD or one of "
-            f"{sorted(KERAS_BASELINES)}."
-        )
-    return KERAS_BASELINES[column](learning_rate=learning_rate, **kwargs)
+    return registry.paper_column(column, function, learning_rate, keras_backend=True,
+                                 **kwargs)
 
 
 def keras_trajectory(optimizer, function, steps, start=None):
@@ -152,8 +139,6 @@ def side_by_side(published, ours):
     ``(optimizer, "paper" | "ours")``, ours printed to 6 decimals as the
     paper prints.
     """
-    from mamgd.paper import as_printed
-
     published = published.set_index("epoch")
     ours = ours.set_index("epoch").loc[published.index]
     columns = {}
@@ -168,7 +153,7 @@ def side_by_side(published, ours):
 def check_comparisons(comparisons):
     """Raise :class:`TableMismatch` listing every cell whose ``match`` is false.
 
-    ``comparisons`` is one long frame of :func:`mamgd.paper.compare_exact`
+    ``comparisons`` is one long frame of :func:`companion.paper.compare_exact`
     (or several concatenated). Returns the number of cells checked.
     """
     bad = comparisons[~comparisons["match"]]

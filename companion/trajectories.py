@@ -2,9 +2,9 @@
 
 Every optimizer of the companion runs from the function's start point with
 the test-function protocol of the paper (learning rate 0.1, Keras defaults
-otherwise; PROTOCOL.md section 3), in float32, through the NumPy reference
+otherwise; docs/protocol.md, section 3), in float32, through the NumPy reference
 implementations of :mod:`mamgd.reference` (bit for bit the Keras optimizers;
-see ``tests/test_reference.py``). Nothing here imports Keras or TensorFlow.
+see ``tests/test_reference.py``); no Keras optimizer runs here.
 
 MAMGD (both readings) and AdaExp use the function's published k; the two
 classics that are not in the paper (Rosenbrock, Beale) have no published k
@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from companion import registry
 from mamgd import functions as test_functions
 from mamgd import reference
 
@@ -40,20 +41,9 @@ DEFAULT_K = 0.1
 #: Steps on functions that have no paper table (Rosenbrock, Beale).
 EXTRA_STEPS = 100
 
-#: Label -> (reference constructor name, extra keyword arguments), in the
-#: order of the figures' legends.
-OPTIMIZERS = {
-    "MAMGD": ("mamgd", {"variant": "authors_code"}),
-    "MAMGD (Algorithm 6)": ("mamgd", {"variant": "algorithm6"}),
-    "AdaExp": ("adaexp", {}),
-    "Adam": ("adam", {}),
-    "AMSGrad": ("amsgrad", {}),
-    "Adagrad": ("adagrad", {}),
-    "RMSprop": ("rmsprop", {}),
-    "SGD": ("sgd", {}),
-}
-
-_DECAYING = ("mamgd", "adaexp")
+#: The optimizers drawn, in the order of the figures' legends (registry labels).
+OPTIMIZERS = (registry.MAMGD, registry.MAMGD_ALGORITHM6, registry.ADAEXP, registry.ADAM,
+              registry.AMSGRAD, registry.ADAGRAD, registry.RMSPROP, registry.SGD)
 
 
 def decay_rate(function):
@@ -72,11 +62,8 @@ def reference_optimizer(label, function, learning_rate=LEARNING_RATE, k=None):
     """The float32 NumPy reference optimizer behind legend label ``label``."""
     if label not in OPTIMIZERS:
         raise ValueError(f"Unknown optimizer {label!r}; expected one of {list(OPTIMIZERS)}.")
-    name, kwargs = OPTIMIZERS[label]
-    kwargs = dict(kwargs)
-    if name in _DECAYING:
-        kwargs["k"] = decay_rate(function) if k is None else float(k)
-    return reference.OPTIMIZERS[name](learning_rate, dtype=np.float32, **kwargs)
+    k = decay_rate(function) if k is None else float(k)
+    return registry.reference_optimizer(label, learning_rate, k, dtype=np.float32)
 
 
 def optimizer_paths(function, steps=None, labels=None, learning_rate=LEARNING_RATE):
@@ -121,12 +108,12 @@ def path_summary(function, paths):
     for label, path in paths.items():
         last = np.asarray(path[-1], dtype=np.float32)
         finite = bool(np.all(np.isfinite(last)))
-        name = OPTIMIZERS.get(label, ("", {}))[0]
+        decays = label in registry.REGISTRY and registry.get(label).takes_k
         with np.errstate(over="ignore", invalid="ignore"):
             rows.append({
                 "function": function.name,
                 "optimizer": label,
-                "k": decay_rate(function) if name in _DECAYING else np.nan,
+                "k": decay_rate(function) if decays else np.nan,
                 "steps": len(path) - 1,
                 "x_final": float(last[0]),
                 "y_final": float(last[1]) if function.dim > 1 else np.nan,

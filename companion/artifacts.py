@@ -8,12 +8,36 @@ stamp, so regenerating them gives byte-identical files.
 
 import contextlib
 import io
+import math
 import os
 import tempfile
 from pathlib import Path
 
 #: Resolution of the PNG copies of every figure.
 PNG_DPI = 300
+
+
+def format_number(value, digits=3):
+    """``value`` with ``digits`` significant digits (``"%.3g"``); ``"n/a"`` if missing."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return f"{value:.{digits}g}"
+
+
+def significant(frame, digits=9):
+    """A copy of ``frame`` with float columns as ``"%.{digits}g"`` strings.
+
+    :func:`write_table` prints floats with fixed decimals; quantities that
+    span many decades (errors from 1e-12 to 1e3) are written with significant
+    digits instead (the CSV still reads back as numbers).
+    """
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]):
+            out[column] = [f"%.{digits}g" % v for v in out[column]]
+    return out
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """Optuna search for MAMGD's decay rate k on the test functions.
 
-The paper (section 8.1; PROTOCOL.md section 3) tuned k per test function with
+The paper (section 8.1; docs/protocol.md, section 3) tuned k per test function with
 Optuna: k uniform on [0, 10], 100 trials, objective the MAMGD error after the
 function's "k-search step" count (:attr:`TestFunction.search_steps`), with
 the default sampler and no seed. This module repeats that search
@@ -20,13 +20,13 @@ reproducibly:
   ``postgresql://...``); re-running resumes it (``load_if_exists``) and
   runs only the missing trials;
 * several worker processes can fill one study at once (Optuna's
-  distributed mode; :func:`run_worker`, ``python -m mamgd.search worker``),
+  distributed mode; :func:`run_worker`, ``python -m companion.search worker``),
   each stopping when the study holds ``n_trials`` completed trials.
 
 Also: :func:`sensitivity_grid`, the error after every step count for a whole
 grid of k at once (the reference optimizer vectorised over k).
 
-Nothing here imports Keras or TensorFlow.
+No Keras optimizer runs here: every trial is the NumPy reference.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import pandas as pd
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
+from companion import paths
 from mamgd import functions as test_functions
 from mamgd import reference
 
@@ -78,6 +79,13 @@ LEARNING_RATE = 0.1
 #: Optuna distribution of the single parameter ``k``.
 K_DISTRIBUTION = FloatDistribution(K_LOW, K_HIGH)
 
+#: File stems of notebook 02's tables (under figures/tables); notebook 09 reads
+#: the sensitivity table.
+SEARCH_STEM = "k_search"
+SENSITIVITY_STEM = "k_sensitivity"
+TRANSFER_STEM = "k_transfer"
+TRANSFER_SUMMARY_STEM = "k_transfer_summary"
+
 #: Environment variable overriding the default storage.
 STORAGE_ENV = "MAMGD_STUDY_STORAGE"
 
@@ -97,13 +105,6 @@ def _quiet_optuna():
 # ---------------------------------------------------------------------------
 
 
-def _project_root():
-    package = Path(__file__).resolve().parent
-    if (package.parent / "pyproject.toml").exists():
-        return package.parent
-    return Path.cwd()
-
-
 def default_storage(quick=False):
     """``$MAMGD_STUDY_STORAGE``, else the journal file ``<repo>/data/studies.journal``.
 
@@ -112,7 +113,7 @@ def default_storage(quick=False):
     a full study would report the full study's best k).
     """
     name = "studies-quick.journal" if quick else "studies.journal"
-    return os.environ.get(STORAGE_ENV) or str(_project_root() / "data" / name)
+    return os.environ.get(STORAGE_ENV) or str(paths.DATA / name)
 
 
 def open_storage(storage=None):
@@ -527,9 +528,9 @@ def _wait_at_barrier(args, timeout=300.0):
 
 
 def main(argv=None):
-    """``python -m mamgd.search {worker,status} ...`` (see ``--help``)."""
+    """``python -m companion.search {worker,status} ...`` (see ``--help``)."""
     parser = argparse.ArgumentParser(
-        prog="python -m mamgd.search",
+        prog="python -m companion.search",
         description="Optuna k search of MAMGD on the paper's test functions.")
     commands = parser.add_subparsers(dest="command", required=True)
     worker = commands.add_parser(

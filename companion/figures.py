@@ -1,15 +1,14 @@
 """Plotting helpers for the companion's figures (Matplotlib, headless).
 
 Every helper returns a :class:`matplotlib.figure.Figure` and never saves or
-shows it: save with :func:`mamgd.artifacts.save_figure` (pdf + 300 dpi png,
-atomic, no timestamps) and close with :func:`close`. Nothing here imports
-Keras or TensorFlow.
+shows it: save with :func:`companion.artifacts.save_figure` (pdf + 300 dpi png,
+atomic, no timestamps) and close with :func:`close`.
 
 Contents
 --------
 Styles
-    :data:`OPTIMIZER_STYLES`, :func:`style` -- one colour and marker per
-    optimizer name, shared by every figure.
+    colours and markers come from :mod:`companion.style` (the registry's
+    palette), shared by every figure.
 Test functions (Tables 1-6, Figures 1-6)
     :func:`error_figure` -- error against steps, the paper's view (linear y,
     the paper's y limits, published points as markers) beside a log-y view.
@@ -32,10 +31,10 @@ import numpy as np
 from matplotlib import ticker
 from matplotlib.lines import Line2D
 
+from companion import style
+
 __all__ = [
-    "OPTIMIZER_STYLES",
     "PAPER_LINESTYLE",
-    "style",
     "close",
     "error_figure",
     "contour_paths",
@@ -44,51 +43,13 @@ __all__ = [
     "FigureWriter",
 ]
 
-# ---------------------------------------------------------------------------
-# Styles
-# ---------------------------------------------------------------------------
-
-#: Colour and marker per optimizer (tab10 colours, fixed so that an optimizer
-#: looks the same in every figure of the companion).
-OPTIMIZER_STYLES = {
-    "MAMGD": {"color": "#d62728", "marker": "o"},
-    "MAMGD (Algorithm 6)": {"color": "#8c564b", "marker": "h"},
-    "AdaExp": {"color": "#e377c2", "marker": "X"},
-    "Adam": {"color": "#1f77b4", "marker": "s"},
-    "AMSGrad": {"color": "#17becf", "marker": "P"},
-    "Adagrad": {"color": "#2ca02c", "marker": "^"},
-    "RMSprop": {"color": "#ff7f0e", "marker": "D"},
-    "SGD": {"color": "#9467bd", "marker": "v"},
-}
-
 #: Line style of our (reproduced) curves; published points are markers only.
 PAPER_LINESTYLE = "-"
-
-_FALLBACK_COLORS = ("#7f7f7f", "#bcbd22", "#393b79", "#637939", "#8c6d31")
-
-
-def style(name):
-    """Return ``{"color", "marker"}`` for optimizer ``name`` (stable fallback)."""
-    if name in OPTIMIZER_STYLES:
-        return dict(OPTIMIZER_STYLES[name])
-    index = sum(map(ord, str(name))) % len(_FALLBACK_COLORS)
-    return {"color": _FALLBACK_COLORS[index], "marker": "."}
 
 
 def close(fig):
     """Close ``fig`` (free its memory; Papermill runs keep no open figures)."""
     plt.close(fig)
-
-
-def _plain_log_axis(axis):
-    """Log-axis labels as plain text (``1e-08``), major ticks only.
-
-    Matplotlib's default log labels are mathtext (``$10^{-8}$``), whose
-    parsing dominates the cost of saving a small figure; plain labels draw
-    several times faster and read the same.
-    """
-    axis.set_major_formatter(ticker.LogFormatter(labelOnlyBase=True))
-    axis.set_minor_formatter(ticker.NullFormatter())
 
 
 def _figure(width, height, nrows=1, ncols=1, left=0.9, right=0.2, bottom=0.6, top=0.45,
@@ -97,7 +58,7 @@ def _figure(width, height, nrows=1, ncols=1, left=0.9, right=0.2, bottom=0.6, to
 
     A fixed layout instead of Matplotlib's constrained layout, which
     re-solves the layout on every draw and doubles the cost of saving;
-    :func:`mamgd.artifacts.save_figure` crops to the drawn content anyway.
+    :func:`companion.artifacts.save_figure` crops to the drawn content anyway.
     """
     fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False, **kwargs)
     cell_w = (width - left - right - wspace * (ncols - 1)) / ncols
@@ -141,7 +102,7 @@ def error_figure(curves, paper_points=None, ylim=None, title=None, log_floor=1e-
     linear, logarithmic = axes[0]
     handles = []
     for name in curves.columns:
-        look = style(name)
+        look = style.look(name)
         values = np.asarray(curves[name], dtype=float)
         (line,) = linear.plot(steps, values, PAPER_LINESTYLE, color=look["color"],
                               lw=1.3, label=name)
@@ -165,7 +126,7 @@ def error_figure(curves, paper_points=None, ylim=None, title=None, log_floor=1e-
     else:
         linear.set_ylim(bottom=0)
     logarithmic.set_yscale("log")
-    _plain_log_axis(logarithmic.yaxis)
+    style.plain_log_axis(logarithmic.yaxis)
     logarithmic.axhline(PRINT_RESOLUTION, ls=":", color="0.4", lw=1)
     logarithmic.set_title("every step, log scale", fontsize=9)
     for ax in (linear, logarithmic):
@@ -284,7 +245,7 @@ def contour_paths(function, paths, title=None, zoom=True, resolution=200, markev
     for panel, (ax, box) in enumerate(zip(axes, boxes)):
         _draw_contour(ax, function, box, resolution)
         for name, path in paths.items():
-            look = style(name)
+            look = style.look(name)
             path = np.asarray(path, dtype=float)
             (line,) = ax.plot(path[:, 0], path[:, 1], "-", color=look["color"],
                               marker=look["marker"], ms=3, lw=1.0, mew=0.4,
@@ -329,7 +290,7 @@ def _paths_1d(function, paths, title, resolution):
                 extend="both")
     handles = []
     for name, path in paths.items():
-        look = style(name)
+        look = style.look(name)
         path = np.asarray(path, dtype=float)
         (line,) = ax.plot(np.arange(len(path)), path[:, 0], "-", color=look["color"],
                           marker=look["marker"], ms=3, lw=1.0, mew=0.4,
@@ -365,7 +326,7 @@ def sensitivity_figure(panels, ncols=3, floor=1e-12, title=None):
 
     Args:
         panels: list of dicts, one per panel, with keys ``title``, ``ks``
-            (1-D, > 0, log-uniform, e.g. :func:`mamgd.search.k_grid` without
+            (1-D, > 0, log-uniform, e.g. :func:`companion.search.k_grid` without
             its 0; drawn on a log axis), ``errors`` (array
             ``(steps + 1, len(ks))``, row s = error after s steps), and
             optional ``paper_k``, ``found_k``, ``search_steps``.
@@ -461,7 +422,7 @@ def optuna_figure(kind, study_or_trials, title=None):
         warnings.simplefilter("ignore")  # "experimental feature" warnings
         ax = np.ravel(plot(study))[0]
     ax.set_yscale("log")
-    _plain_log_axis(ax.yaxis)
+    style.plain_log_axis(ax.yaxis)
     fig = ax.figure
     fig.set_layout_engine("none")  # save_figure crops; no re-layout on every draw
     fig.set_size_inches(5.6, 4.0)
@@ -476,7 +437,7 @@ def optuna_figure(kind, study_or_trials, title=None):
 
 
 def _build_and_save(directory, stem, dpi, builder, args, kwargs):
-    from mamgd import artifacts
+    from companion import artifacts
 
     fig = builder(*args, **kwargs)
     try:
@@ -491,7 +452,7 @@ class FigureWriter:
     ``writer.submit(stem, builder, *args, **kwargs)`` calls
     ``builder(*args, **kwargs)`` (a module-level function returning a
     Figure, e.g. :func:`error_figure`; the arguments must be picklable) and
-    saves the figure with :func:`mamgd.artifacts.save_figure` as
+    saves the figure with :func:`companion.artifacts.save_figure` as
     ``directory/stem.pdf`` and ``.png`` at ``dpi``. Saving a figure costs far
     more than building it (every save draws it twice), and figures are
     independent, so ``processes`` forked workers (default: 2, at most the
@@ -501,14 +462,13 @@ class FigureWriter:
 
     Use as a context manager; leaving the block waits for every figure and
     re-raises the first error. The workers are forked when the writer is
-    created: create it *before* importing TensorFlow (notebook 01), so that
-    the workers never hold a copy of TensorFlow's threads.
+    created.
     """
 
     def __init__(self, directory, dpi=None, processes=None):
         import os
 
-        from mamgd import artifacts
+        from companion import artifacts
 
         self.directory = directory
         self.dpi = artifacts.PNG_DPI if dpi is None else dpi

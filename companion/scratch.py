@@ -1,6 +1,6 @@
-"""From-scratch references (PROTOCOL.md sec. 5): a NumPy-only softmax network.
+"""From-scratch references (docs/protocol.md, section 5): a NumPy-only softmax network.
 
-"Softmax network" in the course report that PROTOCOL.md sec. 5 cites is a
+"Softmax network" in the course report that docs/protocol.md, section 5 cites is a
 single dense layer with a softmax output, i.e. multinomial logistic
 regression, 784 -> 10 on MNIST. This module trains it with NumPy only:
 
@@ -26,11 +26,16 @@ loss and accuracy on the validation data after the epoch.
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+import dataclasses
 
+import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib import ticker
 
+from companion import datasets, registry, style
+from mamgd import functions as F
 from mamgd import reference as R
 
 __all__ = [
@@ -47,7 +52,7 @@ __all__ = [
     "REPORT_ACCURACY",
 ]
 
-#: The course report's numbers (PROTOCOL.md sec. 5), percent.
+#: The course report's numbers (docs/protocol.md, section 5), percent.
 REPORT_ACCURACY = {
     "scratch_train": 92.18,
     "keras_train": 92.71,
@@ -55,6 +60,15 @@ REPORT_ACCURACY = {
 }
 #: The course report's final training loss of the from-scratch Adam.
 REPORT_SCRATCH_LOSS = 0.2810
+
+
+#: File stems of notebook 10's tables (under figures/tables) and figures (under
+#: figures/); the report reads the tables by these names.
+AMSGRAD_CONTOUR_STEM = "scratch_amsgrad_contour"
+BOWL_STEM = "scratch_bowl"
+BOWL_CONTOUR_STEM = "scratch_bowl_contour"
+MNIST_STEM = "scratch_mnist"
+MNIST_SUMMARY_STEM = "scratch_mnist_summary"
 
 
 def init_params(n_in=784, n_out=10, seed=0, dtype=np.float32):
@@ -156,8 +170,6 @@ def train_numpy(x, y, optimizer: R.Optimizer, epochs=10, batch_size=128, seed=0,
 
 def keras_model(n_in=784, n_out=10, params=None):
     """``Sequential([Input(n_in), Dense(n_out, softmax)])`` with ``params`` as weights."""
-    import keras
-
     model = keras.Sequential([keras.Input(shape=(n_in,)),
                               keras.layers.Dense(n_out, activation="softmax")])
     if params is not None:
@@ -174,8 +186,6 @@ def train_keras(x, y, optimizer, epochs=10, batch_size=128, seed=0, validation=N
     epoch e is the same rows as in :func:`train_numpy`. Returns
     ``(history, weights)``.
     """
-    import keras
-
     params = init_params(x.shape[1], y.shape[1], seed) if params is None else params
     orders = epoch_orders(len(x), epochs, seed) if orders is None else orders
     model = keras_model(x.shape[1], y.shape[1], params)
@@ -206,8 +216,6 @@ def mnist_arrays(data_dir=None, subset=None):
     Returns ``(x_train, y_train), (x_test, y_test)``; ``subset`` keeps the
     first ``subset`` training and ``subset // 5`` test images (quick runs).
     """
-    from mamgd import datasets
-
     (x_train, y_train), (x_test, y_test) = datasets.load("mnist", data_dir)
 
     def prep(images, labels):
@@ -225,7 +233,7 @@ def mnist_arrays(data_dir=None, subset=None):
 # The 2-D bowl of the AMSGrad tutorial
 # ---------------------------------------------------------------------------
 
-#: The tutorial's domain [-1, 1]^2 and settings (PROTOCOL.md sec. 5).
+#: The tutorial's domain [-1, 1]^2 and settings (docs/protocol.md, section 5).
 BOWL_BOUNDS = ((-1.0, 1.0), (-1.0, 1.0))
 TUTORIAL_ITERATIONS = 100
 TUTORIAL_ALPHA = 0.007
@@ -243,29 +251,24 @@ def tutorial_start(seed=1, bounds=BOWL_BOUNDS):
 
 def bowl():
     """f = x^2 + y^2 on the tutorial's domain [-1, 1]^2, started at its start point."""
-    import dataclasses
-
-    from mamgd import functions as F
-
     return dataclasses.replace(F.SPHERE, domain=BOWL_BOUNDS, start=tuple(tutorial_start()),
                                title="f(x, y) = x^2 + y^2 (the AMSGrad tutorial's bowl)")
 
 
-#: Every optimizer of :mod:`mamgd.reference` for the bowl: name -> factory(lr).
-#: MAMGD and AdaExp use k = 2.377131029618243, the paper's k for this function
-#: (Table 2); everything else has its defaults.
+#: The optimizers run on the bowl (registry labels): every optimizer of
+#: :mod:`mamgd.reference`. MAMGD and AdaExp use k = 2.377131029618243, the
+#: paper's k for this function (Table 2); everything else has its defaults.
 SPHERE_K = 2.377131029618243
-BOWL_OPTIMIZERS = {
-    "AMSGrad (tutorial)": lambda lr: R.amsgrad_tutorial(alpha=lr),
-    "SGD": lambda lr: R.sgd(lr),
-    "Adagrad": lambda lr: R.adagrad(lr),
-    "RMSprop": lambda lr: R.rmsprop(lr),
-    "Adam": lambda lr: R.adam(lr),
-    "AMSGrad": lambda lr: R.amsgrad(lr),
-    "AdaExp": lambda lr: R.adaexp(lr, k=SPHERE_K),
-    "MAMGD": lambda lr: R.mamgd(lr, k=SPHERE_K, variant="authors_code"),
-    "MAMGD (Algorithm 6)": lambda lr: R.mamgd(lr, k=SPHERE_K, variant="algorithm6"),
-}
+BOWL_OPTIMIZERS = (registry.TUTORIAL_AMSGRAD, registry.SGD, registry.ADAGRAD,
+                   registry.RMSPROP, registry.ADAM, registry.AMSGRAD, registry.ADAEXP,
+                   registry.MAMGD, registry.MAMGD_ALGORITHM6)
+
+
+def bowl_optimizer(label, learning_rate):
+    """The NumPy reference optimizer ``label`` at ``learning_rate`` (k = :data:`SPHERE_K`)."""
+    return registry.reference_optimizer(label, learning_rate, SPHERE_K)
+
+
 #: Learning rates tried by :func:`choose_learning_rates`.
 LEARNING_RATE_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
 
@@ -273,31 +276,27 @@ LEARNING_RATE_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
 def bowl_run(optimizer, start=None, iterations=TUTORIAL_ITERATIONS, dtype=np.float64):
     """Path ``(iterations + 1, 2)`` of ``optimizer`` on the bowl (float64 like the
     tutorial's NumPy code)."""
-    from mamgd import functions as F
-
     start = tutorial_start() if start is None else start
     return R.run(optimizer, F.SPHERE, start, iterations, dtype=dtype)
 
 
 def choose_learning_rates(optimizers=None, grid=LEARNING_RATE_GRID, start=None,
                           iterations=TUTORIAL_ITERATIONS):
-    """Per optimizer, the learning rate of ``grid`` with the smallest final f.
+    """Per optimizer label, the learning rate of ``grid`` with the smallest final f.
 
-    The tutorial's AMSGrad keeps its alpha (0.007). Ties go to the smaller
-    rate. Returns ``{name: lr}``.
+    ``optimizers`` defaults to :data:`BOWL_OPTIMIZERS`. The tutorial's AMSGrad
+    keeps its alpha (0.007). Ties go to the smaller rate. Returns ``{label: lr}``.
     """
-    from mamgd import functions as F
-
     optimizers = BOWL_OPTIMIZERS if optimizers is None else optimizers
     chosen = {}
-    for name, factory in optimizers.items():
-        if name == "AMSGrad (tutorial)":
+    for name in optimizers:
+        if name == registry.TUTORIAL_AMSGRAD:
             chosen[name] = TUTORIAL_ALPHA
             continue
         finals = []
         for lr in grid:
             with np.errstate(over="ignore", invalid="ignore"):
-                path = bowl_run(factory(lr), start, iterations)
+                path = bowl_run(bowl_optimizer(name, lr), start, iterations)
                 value = float(F.SPHERE.value(path[-1]))
             finals.append(value if np.isfinite(value) else np.inf)
         chosen[name] = float(grid[int(np.argmin(finals))])
@@ -307,8 +306,6 @@ def choose_learning_rates(optimizers=None, grid=LEARNING_RATE_GRID, start=None,
 def bowl_table(paths, learning_rates):
     """One row per optimizer: learning rate, f at the start, after 10, 50 and all
     iterations, and the distance of the last point to the minimum."""
-    from mamgd import functions as F
-
     rows = []
     for name, path in paths.items():
         f = F.SPHERE.value(np.asarray(path, dtype=np.float64).T)
@@ -325,29 +322,24 @@ def bowl_table(paths, learning_rates):
 
 
 def mnist_runs(train, test, seeds=(0,), epochs=10, batch_size=128, learning_rate=1e-3,
-               k=1e-5, include=("numpy Adam", "Keras Adam", "numpy MAMGD",
-                                "numpy MAMGD (Algorithm 6)")):
+               k=1e-5, include=(registry.NUMPY_ADAM, registry.KERAS_ADAM, registry.NUMPY_MAMGD,
+                                registry.NUMPY_MAMGD_ALGORITHM6)):
     """The softmax network on MNIST, per seed: the from-scratch Adam, Keras's Adam,
     and the from-scratch MAMGD (authors' code; Algorithm 6), all with the same
-    initial weights and batches per seed. Returns a long history with ``seed``.
+    initial weights and batches per seed. ``include``: registry labels; those with
+    a NumPy reference train with :func:`train_numpy`, the others with
+    :func:`train_keras`. Returns a long history with ``seed``.
     """
-    import keras
-
-    makers = {
-        "numpy Adam": lambda: ("numpy", R.adam(learning_rate)),
-        "Keras Adam": lambda: ("keras", keras.optimizers.Adam(learning_rate)),
-        "numpy MAMGD": lambda: ("numpy", R.mamgd(learning_rate, k=k,
-                                                  variant="authors_code")),
-        "numpy MAMGD (Algorithm 6)": lambda: ("numpy", R.mamgd(learning_rate, k=k,
-                                                                variant="algorithm6")),
-    }
     frames = []
     for seed in seeds:
         params = init_params(train[0].shape[1], train[1].shape[1], seed)
         orders = epoch_orders(len(train[0]), epochs, seed)
         for name in include:
-            kind, optimizer = makers[name]()
-            trainer = train_numpy if kind == "numpy" else train_keras
+            entry = registry.get(name)
+            if entry.reference is not None:
+                trainer, optimizer = train_numpy, entry.build_reference(learning_rate, k)
+            else:
+                trainer, optimizer = train_keras, entry.build_keras(learning_rate, k)
             history, _ = trainer(*train, optimizer, epochs=epochs, batch_size=batch_size,
                                  seed=seed, validation=test, params=params, orders=orders,
                                  label=name)
@@ -362,8 +354,9 @@ def mnist_summary(history):
     course report's numbers."""
     last = history[history["epoch"] == history["epoch"].max()]
     rows = []
-    report = {"numpy Adam": (REPORT_ACCURACY["scratch_train"], np.nan, REPORT_SCRATCH_LOSS),
-              "Keras Adam": (REPORT_ACCURACY["keras_train"],
+    report = {registry.NUMPY_ADAM: (REPORT_ACCURACY["scratch_train"], np.nan,
+                                    REPORT_SCRATCH_LOSS),
+              registry.KERAS_ADAM: (REPORT_ACCURACY["keras_train"],
                              REPORT_ACCURACY["keras_validation"], np.nan)}
     for name, group in last.groupby("optimizer", sort=False):
         rep = report.get(name, (np.nan, np.nan, np.nan))
@@ -383,25 +376,16 @@ def mnist_summary(history):
     return pd.DataFrame(rows)
 
 
-_MNIST_COLORS = {"numpy Adam": "#1f77b4", "Keras Adam": "#ff7f0e", "numpy MAMGD": "#d62728",
-                 "numpy MAMGD (Algorithm 6)": "#8c564b"}
-_MNIST_MARKERS = {"numpy Adam": "o", "Keras Adam": "x", "numpy MAMGD": "s",
-                  "numpy MAMGD (Algorithm 6)": "^"}
-
-
 def plot_mnist(history, accuracy_floor=85.0):
     """Loss (log scale) and accuracy per epoch (training: solid, validation:
     dashed), mean over seeds with the [min, max] band; the course report's
     numbers as horizontal lines. The accuracy axis starts at
     ``accuracy_floor``; an optimizer that ends below it is named in the
     legend with its final accuracy."""
-    import matplotlib.pyplot as plt
-    from matplotlib import ticker
-
     fig, axes = plt.subplots(1, 2, figsize=(12.0, 4.6))
     last = history["epoch"].max()
-    for i, (name, runs) in enumerate(history.groupby("optimizer", sort=False)):
-        color = _MNIST_COLORS.get(name, f"C{i}")
+    for name, runs in history.groupby("optimizer", sort=False):
+        color = style.color(name)
         final = 100 * runs.loc[runs["epoch"] == last, "accuracy"].mean()
         off = f" (off scale: {final:.1f}%)" if final < accuracy_floor else ""
         for ax, column in zip(axes, ("loss", "accuracy")):
@@ -412,7 +396,7 @@ def plot_mnist(history, accuracy_floor=85.0):
                                 color=color, alpha=0.15, lw=0)
                 label = f"{name} ({'validation' if prefix else 'training'})"
                 ax.plot(stats.index, scale * stats["mean"], color=color, ls=ls, lw=1.2,
-                        marker=_MNIST_MARKERS.get(name, "o"), ms=4, mfc="none",
+                        marker=style.marker(name), ms=4, mfc="none",
                         label=label + (off if column == "accuracy" else ""))
     for value, label, ls in ((REPORT_ACCURACY["scratch_train"], "report: scratch train", ":"),
                              (REPORT_ACCURACY["keras_train"], "report: Keras train", "-."),

@@ -5,7 +5,7 @@ shaded, and the published number of every epoch as a marker of the same
 colour. The y axis uses the paper's limits where it gave them (Figures 7, 8,
 11). A second figure per task shows the held-out metrics (not in the paper).
 
-Matplotlib only; figures are saved with :func:`mamgd.artifacts.save_figure`
+Matplotlib only; figures are saved with :func:`companion.artifacts.save_figure`
 (PDF + PNG, no dates, byte-reproducible).
 """
 
@@ -16,21 +16,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-#: One colour per optimizer, the same in every figure.
-COLORS = {
-    "MAMGD": "#d62728",
-    "Adam": "#1f77b4",
-    "Adagrad": "#2ca02c",
-    "RMSprop": "#ff7f0e",
-    "SGD": "#9467bd",
-}
-MARKERS = {"MAMGD": "o", "Adam": "s", "Adagrad": "^", "RMSprop": "D", "SGD": "v"}
+from companion import style
 
 _METRIC_LABELS = {"loss": "loss", "accuracy": "accuracy", "mae": "MAE"}
-
-
-def _color(name, index):
-    return COLORS.get(name, f"C{index % 10}")
 
 
 def _band(ax, history, name, column, color, label=None):
@@ -46,20 +34,20 @@ def training_loss_figure(task, history, paper=None, ylim="paper"):
     """Figure ``task.figure``: training loss, mean and [min, max] band over seeds.
 
     ``paper``: the published table in the paper's layout
-    (:func:`mamgd.paper.paper_table`), drawn as markers; ``None`` leaves them
+    (:func:`companion.paper.paper_table`), drawn as markers; ``None`` leaves them
     out. ``ylim``: ``"paper"`` for the paper's limits (when it had some),
     ``None`` for automatic, or a ``(low, high)`` pair.
     """
     n_seeds = history["seed"].nunique()
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
-    for index, name in enumerate(task.optimizer_names):
+    for name in task.optimizer_names:
         if name not in set(history["optimizer"]):
             continue
-        color = _color(name, index)
+        color = style.color(name)
         _band(ax, history, name, "loss", color, label=name)
         if paper is not None and name in paper.columns:
             ax.plot(paper["epoch"], paper[name], linestyle="none",
-                    marker=MARKERS.get(name, "o"), markersize=4.5,
+                    marker=style.marker(name), markersize=4.5,
                     markerfacecolor="none", markeredgecolor=color, markeredgewidth=1.1)
     limits = task.ylim if ylim == "paper" else ylim
     if limits is not None:
@@ -101,9 +89,9 @@ def heldout_figure(task, history):
     fig, axes = plt.subplots(1, len(panels), figsize=(3.8 * len(panels) + 0.6, 3.9),
                              squeeze=False)
     for ax, (column, label) in zip(axes[0], panels):
-        for index, name in enumerate(task.optimizer_names):
+        for name in task.optimizer_names:
             if name in set(history["optimizer"]):
-                _band(ax, history, name, column, _color(name, index), label=name)
+                _band(ax, history, name, column, style.color(name), label=name)
         values = history[column]
         if column.endswith("loss") and values.min() > 0 and values.max() / values.min() > 100:
             ax.set_yscale("log")  # e.g. Table 7: Adagrad's MSE ~1000, Adam's ~0.05
@@ -128,7 +116,7 @@ def save_task_figures(task, history, paper, figures_dir, close=True):
     Returns the two figures (closed unless ``close=False``, e.g. to show them
     inline in a notebook).
     """
-    from mamgd.artifacts import save_figure
+    from companion.artifacts import save_figure
 
     figures = []
     for stem, fig in ((task.figure_stem, training_loss_figure(task, history, paper)),

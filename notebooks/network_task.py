@@ -1,0 +1,116 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The paper's network experiments (Tables 7-11)
+#
+# One notebook for the five network tasks: the parameter `table` picks the
+# paper's table (7 approximation, 8 MNIST, 9 IMDB, 10 Reuters, 11 Boston
+# housing). `make networks` runs it once per table into
+# `notebooks/executed/04_approximation.ipynb` ... `08_boston_housing.ipynb`.
+# Everything specific to a table (the paper's protocol, what is held out, the
+# smoke run's sizes, the notes) is written from the table's declaration in
+# `companion/networks.py` (`networks.TASKS[table]`, `networks.describe`).
+
+# %% tags=["parameters"]
+table = 8  # the paper's table: 7, 8, 9, 10 or 11
+quick = False  # smoke run: 1 seed, 2 epochs, a subset of the data (see below)
+seed = 0  # first seed: the seeds are seed, seed + 1, ..., seed + seeds - 1
+seeds = 5  # number of seeds
+figures_dir = "../figures"  # figures here, tables in figures_dir/tables
+data_dir = None  # dataset folder (default: $MAMGD_DATA_DIR, else data/); Table 7 generates its data
+verbose = None  # None: progress bars in Jupyter, quiet under Papermill; or 0/1/2
+
+# %%
+from IPython.display import Markdown, display
+
+from companion import network_figures, networks
+from companion.paper import paper_table
+
+task = networks.TASKS[table]
+paper = paper_table(task.table)
+display(Markdown(networks.describe(task)))
+networks.protocol_frame(task)
+
+# %% [markdown]
+# ## Runs
+#
+# Without its data file a task whose declaration allows it (`allow_missing`)
+# is not run: only a status note is written, and the notebook still succeeds.
+
+# %%
+result = networks.run_experiment(task, seeds=seeds, first_seed=seed, quick=quick,
+                                 data_dir=data_dir, verbose=verbose,
+                                 allow_missing=task.allow_missing)
+outputs = networks.write_outputs(result, figures_dir)
+if result.ran:
+    print(networks.status_line(result), "Split sizes:", result.sizes)
+    display(networks.timing_frame(result))
+else:
+    display(Markdown(f"**{networks.status_line(result)}**"))
+    print(result.detail)
+
+# %% [markdown]
+# ## The table: mean training loss over seeds (the paper's layout), then the published one
+
+# %%
+if result.ran:
+    display(outputs["mean"])
+paper
+
+# %% [markdown]
+# ## Every published number against our seed band
+
+# %%
+display(Markdown(networks.describe(task, "comparison")))
+if result.ran:
+    display(networks.comparison_frame(outputs["verdicts"]))
+
+# %% [markdown]
+# ## The figure
+
+# %%
+display(Markdown(networks.describe(task, "figure")))
+if result.ran:
+    figures = network_figures.save_task_figures(task, result.history, paper, figures_dir,
+                                                close=False)
+else:
+    display(Markdown(f"Not drawn: {networks.status_line(result)}"))
+
+# %% [markdown]
+# ## Held-out metrics (not in the paper)
+
+# %%
+display(Markdown(networks.describe(task, "heldout")))
+if result.ran:
+    display(outputs["summary"])
+    logged = networks.logged_validation_comparison(result)
+    if logged is not None:
+        display(logged)
+
+# %% [markdown]
+# ## Verdict
+
+# %%
+display(Markdown(f"**{outputs['verdict']}**" if result.ran
+                 else f"**{networks.status_line(result)}** No verdict."))
+
+# %% [markdown]
+# ## Figures of this notebook
+#
+# Every figure it wrote, shown at reduced size (the PDF and 300-dpi PNG files
+# are in `figures/`; captions in `figures/README.md`).
+
+# %%
+from pathlib import Path as _Path
+
+from companion.artifacts import display_figures
+
+display_figures(_Path(figures_dir).glob("*.png"));

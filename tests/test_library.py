@@ -1,0 +1,105 @@
+"""The library (`mamgd/`) stands alone: keras and numpy only, no experiment code.
+
+`import mamgd` is what a user of the optimizer pays for; the paper pipeline
+(`companion/`, with TensorFlow, pandas, Matplotlib, Optuna, Papermill,
+jupytext) must never come with it.
+"""
+
+import ast
+import os
+import subprocess
+import sys
+import textwrap
+import tomllib
+
+from conftest import ROOT
+
+#: Packages the library must not need (the companion's tools and TensorFlow).
+PIPELINE_PACKAGES = ("tensorflow", "pandas", "matplotlib", "optuna", "papermill", "jupytext")
+
+
+def _run(code, backend):
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_import_mamgd_on_jax_loads_none_of_the_pipeline_packages():
+    # Keras itself imports pandas and Matplotlib when they are installed (its
+    # data adapters); what matters is that mamgd adds none of them and that
+    # TensorFlow, Optuna, Papermill and jupytext are not loaded at all.
+    out = _run(f"""
+        import sys
+        import keras
+        before = set(sys.modules)
+        import mamgd
+        added = sorted(m for m in set(sys.modules) - before
+                       if m.split(".")[0] in {PIPELINE_PACKAGES!r})
+        loaded = sorted(m for m in ("tensorflow", "optuna", "papermill", "jupytext")
+                        if m in sys.modules)
+        print(keras.backend.backend(), added, loaded)
+    """, "jax")
+    assert out == "jax [] []"
+
+
+def test_mamgd_trains_on_jax_with_the_pipeline_packages_unavailable():
+    # With every pipeline package made unimportable, `import mamgd` still works
+    # and an update step runs: the library does not need them.
+    out = _run(f"""
+        import importlib.abc, sys
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name.split(".")[0] in {PIPELINE_PACKAGES!r}:
+                    raise ImportError("blocked: " + name)
+        sys.meta_path.insert(0, Block())
+        import numpy as np, keras, mamgd
+        v = keras.Variable(np.ones(2, "float32"))
+        mamgd.MAMGD(0.1, k=0.1).apply([keras.ops.ones(2)], [v])
+        ref = mamgd.reference.mamgd(0.1, k=0.1, dtype=np.float32)
+        expected, _ = ref.update(np.ones(2, np.float32), np.ones(2, np.float32),
+                                 ref.init(np.ones(2, np.float32)))
+        print(bool(np.array_equal(keras.ops.convert_to_numpy(v), expected)))
+    """, "jax")
+    assert out == "True"
+
+
+def test_declared_dependencies_are_keras_and_numpy():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = sorted(dep.split(">")[0].split("=")[0].split("[")[0].strip()
+                   for dep in project["dependencies"])
+    assert names == ["keras", "numpy"]
+    companion = {dep.split(">")[0].split("=")[0].strip()
+                 for dep in project["optional-dependencies"]["companion"]}
+    assert {"tensorflow", "pandas", "matplotlib", "optuna", "papermill"} <= companion
+
+
+def test_library_imports_only_keras_numpy_and_itself_at_the_top():
+    allowed = {"keras", "numpy", "mamgd", "math", "numbers", "dataclasses", "typing",
+               "__future__"}
+    for path in sorted((ROOT / "mamgd").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                roots = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                roots = [(node.module or "").split(".")[0]]
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{path.name} imports private names {private}"
+            else:
+                continue
+            assert set(roots) <= allowed, f"{path.name} imports {roots}"
+            assert node.col_offset == 0, f"{path.name}: import inside a function"
+
+
+def test_companion_uses_no_private_names_of_the_library():
+    for path in sorted((ROOT / "companion").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mamgd"):
+                assert not [a for a in node.names if a.name.startswith("_")], path.name
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                    and not node.attr.startswith("__")
+                    and isinstance(node.value, ast.Name) and node.value.id in ("R", "reference")):
+                raise AssertionError(f"{path.name} uses mamgd.reference.{node.attr}")

@@ -1,0 +1,296 @@
+"""The Makefile reruns exactly the notebooks whose inputs changed.
+
+A copy of the Makefile, the notebook sources, ``companion/`` and ``mamgd/`` goes
+to a temporary folder with every executed notebook (an empty stand-in) and
+notebook 02's k-sensitivity table up to date; then ``make -n`` (never a real
+run) says which notebooks it would rerun after one file changed (``-W FILE``:
+"pretend FILE was just modified", or a real newer mtime). The dependency
+scanner (``python3 -m companion.notebooks deps``) runs for real, as make
+rewrites its include file even under ``-n``.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MAKE = shutil.which("make")
+pytestmark = pytest.mark.skipif(MAKE is None, reason="GNU make not installed")
+
+NETWORK = {"04_approximation": 7, "05_mnist": 8, "06_imdb": 9, "07_reuters": 10,
+           "08_boston_housing": 11}
+FUNCTION = {"01_test_functions", "02_decay_search", "03_trajectories"}
+ALL = FUNCTION | set(NETWORK) | {"09_curvature_ablation", "10_from_scratch"}
+SENSITIVITY = "figures/tables/k_sensitivity.csv"
+SOURCES_AT, OUTPUTS_AT = 1_000_000_000, 1_100_000_000  # seconds since the epoch
+RUN = re.compile(r"-m companion\.notebooks (\S+) (\S+)/([^/\s]+)\.ipynb --figures-dir (\S+)(.*)")
+
+
+def _copy_project(dest):
+    for name in ("Makefile", "pyproject.toml", "requirements.lock"):
+        shutil.copy2(ROOT / name, dest / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "executed", ".ipynb_checkpoints")
+    for folder in ("companion", "mamgd", "notebooks"):
+        shutil.copytree(ROOT / folder, dest / folder, ignore=ignore)
+    for name in ALL:
+        (dest / "notebooks" / "executed").mkdir(parents=True, exist_ok=True)
+        (dest / "notebooks" / "executed" / f"{name}.ipynb").write_text("{}")
+    (dest / SENSITIVITY).parent.mkdir(parents=True)
+    (dest / SENSITIVITY).write_text("function,k\n")
+    (dest / ".venv").mkdir()
+    (dest / ".venv" / ".installed-stamp").write_text("")
+
+
+def _make_env():
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "QUICK",
+                        "SEEDS", "PYTHON", "MAMGD_DATA_DIR")}
+    env["LC_ALL"] = "C"
+    return env
+
+
+def _set_times(project):
+    """Sources (and folders) old, every output newer: all up to date."""
+    for path in project.rglob("*"):
+        os.utime(path, (SOURCES_AT, SOURCES_AT))
+    outputs = [project / "notebooks" / "executed" / f"{name}.ipynb" for name in ALL]
+    outputs += [project / SENSITIVITY, project / ".venv" / ".installed-stamp",
+                project / "build" / "notebook-deps.mk"]
+    for path in outputs:
+        if path.exists():
+            os.utime(path, (OUTPUTS_AT, OUTPUTS_AT))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    project = tmp_path_factory.mktemp("project")
+    _copy_project(project)
+    _set_times(project)
+    # write build/notebook-deps.mk once (make does it before anything else)
+    _make(project, "reproduce")
+    assert (project / "build" / "notebook-deps.mk").is_file()
+    return project
+
+
+def _make(project, *args):
+    """``make -n ARGS`` in ``project``; returns its output (the recipes it would run)."""
+    result = subprocess.run(
+        [MAKE, "-n", "--no-print-directory", "PYTHON=" + sys.executable, *args],
+        cwd=project, env=_make_env(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def _runs(project, *args, touch=None):
+    """The notebook runs ``make -n ARGS reproduce`` lists: {name: (source, line)}."""
+    _set_times(project)
+    if touch:
+        os.utime(project / touch, (OUTPUTS_AT + 100, OUTPUTS_AT + 100))
+    output = _make(project, *args)
+    runs = {}
+    for line in output.splitlines():
+        match = RUN.search(line)
+        if match:
+            source, _, name, _, _ = match.groups()
+            assert name not in runs, f"{name} run twice:\n{output}"
+            runs[name] = (source, line)
+    return runs
+
+
+def test_nothing_to_do_when_up_to_date(project):
+    output = _make(project, "reproduce")
+    assert not RUN.search(output), output
+    assert "k_sensitivity" not in output, "the table looked older than notebook 02"
+
+
+def test_report_module_reruns_no_notebook(project):
+    assert _runs(project, "-W", "companion/report.py", "reproduce") == {}
+
+
+def test_runner_change_reruns_no_notebook(project):
+    assert _runs(project, "-W", "companion/notebooks.py", "reproduce") == {}
+
+
+def test_networks_module_reruns_its_importers(project):
+    runs = set(_runs(project, "-W", "companion/networks.py", "reproduce"))
+    assert set(NETWORK) <= runs
+    assert "09_curvature_ablation" in runs  # companion.ablation imports it
+    assert not runs & FUNCTION
+
+
+def test_template_reruns_the_five_network_notebooks(project):
+    runs = _runs(project, "-W", "notebooks/network_task.py", "reproduce")
+    assert set(runs) == set(NETWORK)
+    for name, (source, line) in runs.items():
+        assert source == "notebooks/network_task.py"
+        assert re.search(rf"-p table {NETWORK[name]}\b", line), line
+        assert "--figures-dir figures" in line and "-p quick False" in line
+
+
+def test_own_source_reruns_only_that_notebook(project):
+    assert set(_runs(project, "-W", "notebooks/03_trajectories.py", "reproduce")) == {
+        "03_trajectories"}
+
+
+def test_library_reruns_every_notebook(project):
+    assert set(_runs(project, "-W", "mamgd/reference.py", "reproduce")) == ALL
+
+
+def test_paper_tables_rerun_the_notebooks_that_read_them(project):
+    runs = set(_runs(project, "-W", "companion/data/paper_tables.csv", "reproduce"))
+    assert set(NETWORK) | {"01_test_functions"} <= runs  # they import companion.paper
+    assert "03_trajectories" not in runs
+
+
+def test_newer_sensitivity_table_reruns_notebook_09(project):
+    assert set(_runs(project, "reproduce", touch=SENSITIVITY)) == {"09_curvature_ablation"}
+
+
+def test_notebook_02_rerun_reruns_notebook_09(project):
+    runs = _runs(project, "-W", "notebooks/02_decay_search.py", "reproduce")
+    assert set(runs) == {"02_decay_search", "09_curvature_ablation"}
+
+
+def test_sensitivity_table_published_with_notebook_02_is_not_stale(project):
+    """The runner gives 02's outputs its notebook's mtime (see
+    test_runner_gives_published_files_the_notebook_mtime): 09 reruns once
+    after 02, then never again."""
+    executed = project / "notebooks" / "executed"
+    _set_times(project)
+    for path in (executed / "02_decay_search.ipynb", project / SENSITIVITY):
+        os.utime(path, (OUTPUTS_AT + 10, OUTPUTS_AT + 10))
+    output = _make(project, "reproduce")
+    assert [m.group(3) for m in RUN.finditer(output)] == ["09_curvature_ablation"]
+    os.utime(executed / "09_curvature_ablation.ipynb", (OUTPUTS_AT + 20, OUTPUTS_AT + 20))
+    assert not RUN.search(_make(project, "reproduce"))
+
+
+def test_goals_functions_and_networks(project):
+    _set_times(project)
+    functions = {m.group(3) for m in RUN.finditer(
+        _make(project, "-W", "mamgd/functions.py", "functions"))}
+    networks = {m.group(3) for m in RUN.finditer(
+        _make(project, "-W", "mamgd/functions.py", "networks"))}
+    assert functions == FUNCTION and networks == set(NETWORK)
+
+
+def test_quick_layout(project):
+    _set_times(project)
+    output = _make(project, "QUICK=1", "SEEDS=2", "reproduce")
+    runs = {m.group(3): m for m in RUN.finditer(output)}
+    assert set(runs) == ALL  # nothing of build/quick exists yet
+    for name, match in runs.items():
+        assert match.group(2) == "build/quick/notebooks"
+        assert match.group(4) == "build/quick/figures"
+        assert "-p quick True -p seeds 2" in match.group(5)
+    assert "-p table 9" in runs["06_imdb"].group(5)
+    assert "build/quick/figures/tables/k_sensitivity.csv" in output
+    assert "--figures-dir build/quick/figures --executed-dir build/quick/notebooks" in output
+
+
+def test_goals_without_notebooks_skip_the_scanner(project):
+    _set_times(project)
+    include = project / "build" / "notebook-deps.mk"
+    include.unlink()
+    output = _make(project, "-W", "companion/networks.py", "report")
+    assert "companion.notebooks deps" not in output and not include.exists()
+    _make(project, "reproduce")  # writes it again
+    assert include.is_file()
+
+
+# ---- the scanner -----------------------------------------------------------
+
+
+def test_scanner_follows_imports_and_data_files(tmp_path):
+    from companion.notebooks import notebook_dependencies
+
+    pkg = tmp_path / "pkg"
+    (pkg / "data").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from . import b\nfrom .sub import leaf\n")
+    (pkg / "b.py").write_text("def f():\n    import pkg.c  # lazy imports count\n")
+    (pkg / "c.py").write_text("NAME = 'data/table.csv'\nOTHER = 'data/missing.csv'\n")
+    (pkg / "data" / "table.csv").write_text("x\n")
+    (pkg / "sub").mkdir()
+    (pkg / "sub" / "__init__.py").write_text("from ..d import g\n")
+    (pkg / "sub" / "leaf.py").write_text("import numpy\n")
+    (pkg / "d.py").write_text("")
+    (pkg / "unused.py").write_text("")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "__init__.py").write_text("")
+    (tmp_path / "lib" / "core.py").write_text("")
+    (tmp_path / "nb").mkdir()
+    (tmp_path / "nb" / "note.py").write_text(
+        "# %% [markdown]\n# import pkg.unused (a comment)\n\n# %%\nfrom pkg.a import x\n")
+    deps = notebook_dependencies(tmp_path / "nb" / "note.py", root=tmp_path,
+                                 packages=("pkg",), libraries=("lib",))
+    assert deps == ["nb/note.py", "lib/__init__.py", "lib/core.py", "pkg/__init__.py",
+                    "pkg/a.py", "pkg/b.py", "pkg/c.py", "pkg/d.py", "pkg/data/table.csv",
+                    "pkg/sub/__init__.py", "pkg/sub/leaf.py"]
+
+
+def test_scanner_on_the_project():
+    from companion.notebooks import notebook_dependencies
+
+    deps = notebook_dependencies("notebooks/network_task.py", root=ROOT)
+    assert deps[0] == "notebooks/network_task.py"
+    for path in ("companion/networks.py", "companion/network_figures.py",
+                 "companion/paper.py", "companion/data/paper_tables.csv",
+                 "companion/__init__.py", "mamgd/reference.py"):
+        assert path in deps
+    assert "companion/report.py" not in deps and "companion/search.py" not in deps
+    assert "companion/networks.py" in notebook_dependencies(
+        "notebooks/09_curvature_ablation.py", root=ROOT)
+
+
+def test_scanner_needs_only_the_standard_library(tmp_path):
+    for module in ("companion/__init__.py", "companion/notebooks.py"):
+        tree = ast.parse((ROOT / module).read_text())
+        for node in tree.body:  # module level: what `python3 -m` imports
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                assert top == "__future__" or top in sys.stdlib_module_names, (module, name)
+    # -S: no site-packages at all (no venv, no numpy)
+    output = tmp_path / "deps.mk"
+    subprocess.run([sys.executable, "-S", "-m", "companion.notebooks", "deps", "--output",
+                    str(output), "$(EXECUTED)/05_mnist.ipynb=notebooks/network_task.py"],
+                   cwd=ROOT, check=True, timeout=60, env={"PATH": os.environ.get("PATH", "")})
+    text = output.read_text()
+    assert "$(EXECUTED)/05_mnist.ipynb: \\\n    notebooks/network_task.py \\\n" in text
+    assert "    companion/networks.py \\\n" in text
+
+
+# ---- the runner ------------------------------------------------------------
+
+
+def test_runner_gives_published_files_the_notebook_mtime(tmp_path):
+    pytest.importorskip("papermill")
+    pytest.importorskip("jupytext")
+    from companion import notebooks
+
+    source = tmp_path / "tiny.py"
+    source.write_text(
+        "# %% tags=[\"parameters\"]\nfigures_dir = 'out'\n\n"
+        "# %%\nimport pathlib\n"
+        "root = pathlib.Path(figures_dir)\n(root / 'tables').mkdir(parents=True)\n"
+        "(root / 'tables' / 'a.csv').write_text('a\\n')\n"
+        "(root / 'b.txt').write_text('b\\n')\n")
+    output = tmp_path / "executed" / "tiny.ipynb"
+    published = notebooks.execute(source, output, tmp_path / "figures")
+    assert sorted(p.name for p in published) == ["a.csv", "b.txt"]
+    mtime = output.stat().st_mtime_ns
+    assert [p.stat().st_mtime_ns for p in published] == [mtime, mtime]
