@@ -361,7 +361,7 @@ class Task:
     @property
     def k(self):
         """MAMGD's decay rate in this table."""
-        return self.optimizer("MAMGD").arguments["k"]
+        return self.optimizer(registry.MAMGD).arguments["k"]
 
     def build_model(self):
         """A fresh Keras Sequential of the paper's Dense layers (new random weights)."""
@@ -500,7 +500,8 @@ APPROXIMATION = Task(
     dataset=None, load_kwargs=(), input_dim=1,
     layers=(Dense(64, "relu"), Dense(32, "relu"), Dense(1)),
     loss="mse", metrics=(), epochs=15, batch_size=32,
-    optimizers=(mamgd_spec(1e-4),) + baseline_specs("Adam", "Adagrad", "RMSprop", "SGD"),
+    optimizers=(mamgd_spec(1e-4),) + baseline_specs(registry.ADAM, registry.ADAGRAD,
+                                                     registry.RMSPROP, registry.SGD),
     prepare=prepare_approximation, ylim=(0.0, 2.5),
     heldout_metric="loss", higher_is_better=False,
     protocol="10000 evenly spaced x on [-10, 10], y = x^2 + x - 1; batch 32 (fit's default); "
@@ -527,7 +528,7 @@ MNIST = Task(
     dataset="mnist", load_kwargs=(), input_dim=784,
     layers=(Dense(512, "relu"), Dense(10, "softmax")),
     loss="categorical_crossentropy", metrics=("accuracy",), epochs=10, batch_size=128,
-    optimizers=(mamgd_spec(1e-5),) + baseline_specs("Adam", "RMSprop"),
+    optimizers=(mamgd_spec(1e-5),) + baseline_specs(registry.ADAM, registry.RMSPROP),
     prepare=prepare_mnist, ylim=(0.0, 0.5),
     heldout_metric="accuracy", higher_is_better=True,
     protocol="60000 training images flattened to 784, /255, one-hot labels; "
@@ -550,7 +551,8 @@ IMDB = Task(
     dataset="imdb", load_kwargs=(("num_words", 10000),), input_dim=10000,
     layers=(Dense(16, "relu"), Dense(16, "relu"), Dense(1, "sigmoid")),
     loss="binary_crossentropy", metrics=("accuracy",), epochs=20, batch_size=512,
-    optimizers=(mamgd_spec(1e-3),) + baseline_specs("Adam", "Adagrad", "RMSprop"),
+    optimizers=(mamgd_spec(1e-3),) + baseline_specs(registry.ADAM, registry.ADAGRAD,
+                                                     registry.RMSPROP),
     prepare=prepare_imdb, ylim=None,
     heldout_metric="accuracy", higher_is_better=True,
     protocol="num_words 10000, multi-hot 10000-d; first 10000 training reviews = "
@@ -574,7 +576,7 @@ REUTERS = Task(
     dataset="reuters", load_kwargs=(("num_words", 10000),), input_dim=10000,
     layers=(Dense(64, "relu"), Dense(64, "relu"), Dense(46, "softmax")),
     loss="categorical_crossentropy", metrics=("accuracy",), epochs=20, batch_size=512,
-    optimizers=(mamgd_spec(1e-4),) + baseline_specs("Adam", "RMSprop"),
+    optimizers=(mamgd_spec(1e-4),) + baseline_specs(registry.ADAM, registry.RMSPROP),
     prepare=prepare_reuters, ylim=None,
     heldout_metric="accuracy", higher_is_better=True,
     protocol="num_words 10000, multi-hot 10000-d, 46 classes one-hot; first 1000 "
@@ -597,7 +599,7 @@ BOSTON_HOUSING = Task(
     dataset="boston_housing", load_kwargs=(), input_dim=13,
     layers=(Dense(64, "relu"), Dense(64, "relu"), Dense(1)),
     loss="mse", metrics=("mae",), epochs=20, batch_size=1,
-    optimizers=(mamgd_spec(1e-6),) + baseline_specs("Adam", "RMSprop"),
+    optimizers=(mamgd_spec(1e-6),) + baseline_specs(registry.ADAM, registry.RMSPROP),
     prepare=prepare_boston_housing, ylim=(0.0, 20.0),
     heldout_metric="mae", higher_is_better=False,
     protocol="Keras split 404 / 102; features standardised with the training mean and "
@@ -923,8 +925,9 @@ def summary_table(history, task, has_test=None):
 #: Final-epoch validation accuracy visible in the authors' run logs (docs/protocol.md,
 #: section 4); the paper itself reports no held-out number.
 PAPER_LOGGED_VALIDATION_ACCURACY = {
-    9: {"MAMGD": 0.8574, "Adam": 0.8700, "RMSprop": 0.8657, "Adagrad": 0.7325},
-    10: {"MAMGD": 0.8090, "Adam": 0.8140, "RMSprop": 0.8040},
+    9: {registry.MAMGD: 0.8574, registry.ADAM: 0.8700, registry.RMSPROP: 0.8657,
+        registry.ADAGRAD: 0.7325},
+    10: {registry.MAMGD: 0.8090, registry.ADAM: 0.8140, registry.RMSPROP: 0.8040},
 }
 
 
@@ -980,8 +983,8 @@ def _describe_intro(task):
                             for layer in task.layers)
     metrics = (f" (metric: {_names(_metric_name(task, m) for m in task.metrics)})"
                if task.metrics else "")
-    mamgd = task.optimizer("MAMGD").arguments
-    baselines = [spec.name for spec in task.optimizers if spec.cls != "MAMGD"]
+    mamgd = task.optimizer(registry.MAMGD).arguments
+    baselines = [spec.name for spec in task.optimizers if spec.name != registry.MAMGD]
     paragraphs = [
         f"## Table {task.table} and Figure {task.figure}: {task.subject or task.title}",
         f"The paper trains a {architecture} network ({activations}) on {task.paper_data}, "
