@@ -152,7 +152,7 @@ _ENTRIES = (
           reference_args=(("switches", ALGORITHM6.replace(curvature=False)),)),
     Entry(ADAEXP_FLOAT64, None, R.adaexp, "#e377c2", dash=":", takes_k=True),
     # the from-scratch references
-    Entry(TUTORIAL_AMSGRAD, None, _tutorial_amsgrad, "#7f7f7f", "."),
+    Entry(TUTORIAL_AMSGRAD, None, _tutorial_amsgrad, "#8c6d31", "."),
     Entry(NUMPY_ADAM, None, R.adam, "#1f77b4", "o"),
     Entry(KERAS_ADAM, keras.optimizers.Adam, None, "#ff7f0e", "x"),
     Entry(NUMPY_MAMGD, None, R.mamgd, "#d62728", "s", takes_k=True,
