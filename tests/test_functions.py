@@ -11,14 +11,11 @@ import pytest
 
 from mamgd import functions as F
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import PAPER_TABLES, ROOT  # noqa: E402
 
 
 def _paper_tables_path() -> Path:
-    local = ROOT / "mamgd" / "data" / "paper_tables.csv"
-    if local.exists():
-        return local
-    return Path("/work/shared/paper/paper_tables.csv")
+    return PAPER_TABLES
 
 
 def _paper_rows():
@@ -280,3 +277,14 @@ def test_works_on_keras_tensors(f):
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(grad), np.array(f.gradient(x64)), rtol=1e-5, atol=1e-4
     )
+
+
+def test_packaged_paper_tables_equal_the_source_copy():
+    # The 765 published numbers ship inside the package; when the copy typed
+    # from the paper is beside the repository, the two must be the same file.
+    from conftest import SOURCE_PAPER_TABLES
+
+    if not SOURCE_PAPER_TABLES.is_file():
+        pytest.skip("the source copy of the published tables is not beside the repository")
+    assert PAPER_TABLES.read_bytes() == SOURCE_PAPER_TABLES.read_bytes()
+    assert len(PAPER_TABLES.read_text().strip().splitlines()) == 1 + 765

@@ -21,15 +21,12 @@ from companion import registry as reg
 from mamgd import functions as F
 from mamgd import reference as R
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import PAPER_TABLES, ROOT  # noqa: E402
 IDS = [f.name for f in F.ALL_FUNCTIONS]
 
 
 def _paper_tables_path() -> Path:
-    local = ROOT / "mamgd" / "data" / "paper_tables.csv"
-    if local.exists():
-        return local
-    return Path("/work/shared/paper/paper_tables.csv")
+    return PAPER_TABLES
 
 
 # ---------------------------------------------------------------------------
