@@ -13,6 +13,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import pandas as pd
+
 #: Resolution of the PNG copies of every figure.
 PNG_DPI = 300
 
@@ -31,8 +33,6 @@ def significant(frame, digits=9):
     span many decades (errors from 1e-12 to 1e3) are written with significant
     digits instead (the CSV still reads back as numbers).
     """
-    import pandas as pd
-
     out = frame.copy()
     for column in out.columns:
         if pd.api.types.is_float_dtype(out[column]):

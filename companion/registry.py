@@ -191,8 +191,9 @@ def paper_column(column, function, learning_rate=0.1, dtype=None, keras_backend=
     others their defaults. ``keras_backend``: a Keras optimizer instead of the
     NumPy reference.
     """
-    if column not in function.optimizers and column not in REGISTRY:
-        raise ValueError(f"Unknown optimizer column {column!r}.")
+    if column not in function.optimizers:
+        raise ValueError(f"Table {function.table} has no column {column!r}; its columns are "
+                         f"{list(function.optimizers)}.")
     if keras_backend:
         return keras_optimizer(column, learning_rate, function.paper_k, **kwargs)
     return reference_optimizer(column, learning_rate, function.paper_k, dtype=dtype, **kwargs)
