@@ -30,15 +30,37 @@ system ``python3`` before the virtual environment exists; see
 
 import argparse
 import ast
+import contextlib
 import json
 import os
+import re
 import shutil
+import signal
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
+
+from companion import progress
+from companion.paths import ROOT
 
 #: Kernel every notebook runs on: the Python that runs this module.
 KERNEL_NAME = "python3"
+#: Where the runner records each notebook's wall time (never committed).
+RUN_TIMES = ROOT / "build" / "run-times"
+#: Prefix of the runner's scratch folders (removed on success, failure and kill).
+SCRATCH_PREFIX = "mamgd-nb-"
+#: Papermill's notebook-level metadata that holds no time and no machine path.
+_STABLE_PAPERMILL_KEYS = ("default_parameters", "parameters", "version")
+#: Start-up lines of TensorFlow (absl's pre-initialisation info lines) and of
+#: the kernel that no environment variable turns off: the runner drops them
+#: from its standard error and from the executed notebooks. Warnings and
+#: errors (absl ``W``/``E`` lines) are kept.
+NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|I\d{4} \d+:\d+:\d+\.\d+ +\d+ [\w.]+:\d+\] "
+    r"|\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption)")
 
 
 class NotebookFailed(RuntimeError):
@@ -74,11 +96,17 @@ def execute(source, output, figures_dir, parameters=None, workdir=None, timeout=
         workdir: the kernel's working directory (default: the source's folder).
         timeout: per-cell timeout in seconds (``None``: no limit).
 
+    The executed notebook is made byte-stable (:func:`make_stable`): the same
+    source, parameters and results give the same bytes. Long cells report
+    their progress through :mod:`companion.progress`, shown on this process's
+    standard error.
+
     Returns the list of published files. Raises :class:`NotebookFailed`
     naming the notebook and the failing cell's error; nothing is published
     then and the failed executed copy is kept as ``<output>.failed.ipynb``.
     """
     import jupytext
+    import nbformat
     import papermill
 
     source, output, figures_dir = Path(source), Path(output), Path(figures_dir)
@@ -86,7 +114,8 @@ def execute(source, output, figures_dir, parameters=None, workdir=None, timeout=
         raise FileNotFoundError(f"Notebook source {source} does not exist.")
     output.parent.mkdir(parents=True, exist_ok=True)
     failed_copy = output.with_suffix(".failed.ipynb")
-    with tempfile.TemporaryDirectory(prefix="mamgd-nb-") as scratch:
+    workdir = Path(workdir or source.parent)
+    with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX) as scratch:
         scratch = Path(scratch)
         staging = scratch / "outputs"
         staging.mkdir()
@@ -98,17 +127,24 @@ def execute(source, output, figures_dir, parameters=None, workdir=None, timeout=
         params = dict(parameters or {})
         params["figures_dir"] = str(staging)
         executed = scratch / "executed.ipynb"
+        # Paths in the executed notebook as a reader sees them: the staging
+        # folder is the published folder, relative to the kernel's folder.
+        replacements = {str(staging): os.path.relpath(figures_dir, workdir),
+                        str(scratch): os.path.relpath(output.parent, workdir),
+                        str(ROOT) + os.sep: ""}
         try:
-            papermill.execute_notebook(
-                str(unexecuted),
-                str(executed),
-                parameters=params,
-                kernel_name=KERNEL_NAME,
-                cwd=str(workdir or source.parent),
-                progress_bar=False,
-                log_output=False,
-                execution_timeout=timeout,
-            )
+            with _quiet_stderr() as terminal, \
+                    _progress_shown(scratch / "progress.jsonl", output.stem, terminal):
+                papermill.execute_notebook(
+                    str(unexecuted),
+                    str(executed),
+                    parameters=params,
+                    kernel_name=KERNEL_NAME,
+                    cwd=str(workdir),
+                    progress_bar=False,
+                    log_output=False,
+                    execution_timeout=timeout,
+                )
         except papermill.PapermillExecutionError as error:
             if executed.exists():
                 shutil.copyfile(executed, failed_copy)
@@ -118,12 +154,198 @@ def execute(source, output, figures_dir, parameters=None, workdir=None, timeout=
                 f"previous outputs in {figures_dir} are untouched. The failed "
                 f"run is saved as {failed_copy}."
             ) from None
+        result = nbformat.read(executed, as_version=4)
+        make_stable(result, replacements,
+                    input_path=os.path.relpath(source, workdir),
+                    output_path=os.path.relpath(output, workdir))
+        nbformat.write(result, executed)
         published = _publish(staging, figures_dir)
         os.replace(_copy_next_to(executed, output), output)
         _same_mtime(published, output)
     if failed_copy.exists():
         failed_copy.unlink()
     return published
+
+
+def make_stable(notebook, replacements=None, input_path=None, output_path=None):
+    """Make an executed notebook depend only on its source, parameters and results.
+
+    In place: cell ids become their position (``cell-000``, ...), the
+    timestamps and durations that ipykernel and Papermill record are removed
+    (cell ``execution`` metadata, Papermill's cell metadata, its run times,
+    input/output paths and environment), and every key of ``replacements``
+    (machine paths: the staging folder, the repository root) is replaced by
+    its value in the sources and text outputs. Returns ``notebook``.
+    """
+    replacements = replacements or {}
+    pattern = (re.compile("|".join(re.escape(k) for k in sorted(replacements, key=len,
+                                                                reverse=True)))
+               if replacements else None)
+
+    def clean(text):
+        return pattern.sub(lambda m: replacements[m.group(0)], text) if pattern else text
+
+    papermill_meta = notebook.metadata.get("papermill", {})
+    notebook.metadata["papermill"] = {k: papermill_meta[k] for k in _STABLE_PAPERMILL_KEYS
+                                      if k in papermill_meta}
+    if input_path is not None:
+        notebook.metadata["papermill"]["input_path"] = Path(input_path).as_posix()
+    if output_path is not None:
+        notebook.metadata["papermill"]["output_path"] = Path(output_path).as_posix()
+    for name in ("parameters", "default_parameters"):
+        values = notebook.metadata["papermill"].get(name)
+        if isinstance(values, dict):
+            notebook.metadata["papermill"][name] = {
+                k: clean(v) if isinstance(v, str) else v for k, v in values.items()}
+    for index, cell in enumerate(notebook.cells):
+        cell["id"] = f"cell-{index:03d}"
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("papermill", None)
+        cell["source"] = clean(cell["source"])
+        if "outputs" in cell:
+            cell["outputs"] = [output for output in cell["outputs"]
+                               if not _drop_noise(output)]
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = clean(output["text"])
+            for mime, value in output.get("data", {}).items():
+                if mime.startswith("text/") or mime == "application/json":
+                    output["data"][mime] = (clean(value) if isinstance(value, str)
+                                            else value)
+            for key in ("evalue",):
+                if key in output:
+                    output[key] = clean(output[key])
+            if "traceback" in output:
+                output["traceback"] = [clean(line) for line in output["traceback"]]
+    return notebook
+
+
+def _drop_noise(output):
+    """Remove :data:`NOISE` lines from a stderr stream output; True if none is left."""
+    if output.get("output_type") != "stream" or output.get("name") != "stderr":
+        return False
+    kept = [line for line in output["text"].splitlines(keepends=True)
+            if not NOISE.match(line)]
+    output["text"] = "".join(kept)
+    return not kept
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Filter file descriptor 2 (this process's and the kernel's, which
+    inherits it) through :data:`NOISE`; yields a stream on the real stderr.
+
+    No environment variable silences TensorFlow's pre-initialisation absl
+    lines, so they are dropped on the way, line by line; everything else
+    passes unchanged.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    terminal = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8",
+                         errors="replace")
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def forward():
+        with os.fdopen(read_end, encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                if not NOISE.match(line):
+                    terminal.write(line)
+                    terminal.flush()
+
+    thread = threading.Thread(target=forward, daemon=True)
+    thread.start()
+    try:
+        yield terminal
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        thread.join(timeout=5)
+        terminal.flush()
+
+
+@contextlib.contextmanager
+def _progress_shown(channel, name, stream=None):
+    """Let the kernel report progress to ``channel`` (:mod:`companion.progress`)
+    and show it on ``stream`` (standard error) while the block runs."""
+    stream = stream or sys.stderr
+    channel = Path(channel)
+    channel.touch()
+    previous = os.environ.get(progress.CHANNEL)
+    os.environ[progress.CHANNEL] = str(channel)  # inherited by the kernel
+    follower = _ProgressFollower(channel, name, stream)
+    follower.start()
+    try:
+        yield
+    finally:
+        follower.stop()
+        if previous is None:
+            os.environ.pop(progress.CHANNEL, None)
+        else:
+            os.environ[progress.CHANNEL] = previous
+
+
+class _ProgressFollower(threading.Thread):
+    """Follows a progress file: a tqdm bar per loop on a terminal, else one
+    plain line per finished step (CI and log files)."""
+
+    def __init__(self, path, name, stream, interval=0.5):
+        super().__init__(daemon=True)
+        self.path, self.name, self.stream, self.interval = path, name, stream, interval
+        self.terminal = hasattr(stream, "isatty") and stream.isatty()
+        self.bars = {}
+        self._stopped = threading.Event()
+        self._offset = 0
+
+    def run(self):
+        while not self._stopped.wait(self.interval):
+            self._read()
+        self._read()
+        for bar in self.bars.values():
+            bar.close()
+
+    def stop(self):
+        self._stopped.set()
+        self.join()
+
+    def _read(self):
+        try:
+            with open(self.path, encoding="utf-8") as stream:
+                stream.seek(self._offset)
+                lines = stream.readlines()
+                # keep a half-written last line for the next read
+                if lines and not lines[-1].endswith("\n"):
+                    lines.pop()
+                self._offset += sum(len(line.encode("utf-8")) for line in lines)
+        except OSError:
+            return
+        for line in lines:
+            try:
+                self._show(json.loads(line))
+            except ValueError:
+                continue
+
+    def _show(self, event):
+        description, done, total = event["description"], event["done"], event["total"]
+        if self.terminal:
+            from tqdm import tqdm
+
+            bar = self.bars.get(description)
+            if bar is None or done == 0:
+                if bar is not None:
+                    bar.close()
+                bar = self.bars[description] = tqdm(
+                    total=total, desc=f"{self.name}: {description}", file=self.stream,
+                    dynamic_ncols=True, leave=True)
+            bar.update(done - bar.n)
+            if total is not None and done >= total:
+                bar.close()
+                del self.bars[description]
+        elif done:
+            count = f"{done}/{total}" if total else f"{done}"
+            print(f"{self.name}: {description} {count}", file=self.stream, flush=True)
 
 
 def _same_mtime(paths, reference):
@@ -142,6 +364,29 @@ def _copy_next_to(path, target):
     tmp = target.with_name(f".{target.name}.tmp")
     shutil.copyfile(path, tmp)
     return tmp
+
+
+def _terminate_as_interrupt(signum, frame):
+    """SIGTERM handler: unwind like Ctrl-C, so the kernel is shut down and the
+    scratch folder removed (``make`` and CI stop a job with SIGTERM)."""
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+
+def print_run_times(folder=RUN_TIMES, stream=None):
+    """Print the wall time of every notebook the runner recorded in ``folder``."""
+    stream = stream or sys.stdout
+    rows = []
+    for path in sorted(Path(folder).glob("*.json")):
+        rows.append(json.loads(path.read_text(encoding="utf-8")))
+    if not rows:
+        print(f"No run times recorded in {folder}.", file=stream)
+        return rows
+    width = max(len(row["notebook"]) for row in rows)
+    for row in rows:
+        print(f"  {row['notebook']:<{width}}  {row['seconds']:7.0f} s", file=stream)
+    print(f"  {'total notebook time':<{width}}  {sum(r['seconds'] for r in rows):7.0f} s",
+          file=stream)
+    return rows
 
 
 # --------------------------------------------------------------------------
@@ -323,6 +568,9 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["deps"]:
         return deps_main(argv[1:])
+    if argv[:1] == ["times"]:
+        print_run_times(*(argv[1:2] or [RUN_TIMES]))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("source")
     parser.add_argument("output")
@@ -330,15 +578,34 @@ def main(argv=None):
     parser.add_argument("--workdir", default=None)
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                         metavar=("NAME", "VALUE"))
+    parser.add_argument("--run-times", default=str(RUN_TIMES),
+                        help="folder for the wall-time record (default: build/run-times)")
     args = parser.parse_args(argv)
     parameters = {name: _parse_value(value) for name, value in args.parameter}
+    name = Path(args.output).stem
+    shown = " ".join(f"{k}={v!r}" for k, v in parameters.items())
+    print(f"[{name}] start: {args.source}{' ' + shown if shown else ''}",
+          file=sys.stderr, flush=True)
+    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    start = time.perf_counter()
     try:
         published = execute(args.source, args.output, args.figures_dir,
                             parameters, workdir=args.workdir)
     except NotebookFailed as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"[{name}] FAILED after {time.perf_counter() - start:.0f} s: {error}",
+              file=sys.stderr, flush=True)
         return 1
-    print(f"{args.source}: ok, {len(published)} files published to {args.figures_dir}")
+    except KeyboardInterrupt as stop:
+        print(f"[{name}] stopped ({stop or 'interrupted'}); nothing was published and "
+              f"its scratch folder is removed.", file=sys.stderr, flush=True)
+        return 130
+    seconds = time.perf_counter() - start
+    record = Path(args.run_times) / f"{name}.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"notebook": name, "seconds": round(seconds, 1),
+                                  "parameters": parameters}) + "\n", encoding="utf-8")
+    print(f"[{name}] done in {seconds:.0f} s: {len(published)} files published to "
+          f"{args.figures_dir}", file=sys.stderr, flush=True)
     return 0
 
 
