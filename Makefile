@@ -2,6 +2,10 @@
 #
 #   make test            create .venv if needed, install, run the test suite
 #   make reproduce       run every notebook headlessly (Papermill), then the report
+#                        (-j2: two notebooks at a time, the longest first)
+#   make lab             JupyterLab on the project (notebooks/*.py open as notebooks)
+#   make site            static HTML site of the executed notebooks and figures (build/site)
+#   make dashboard       optuna-dashboard on the k-search studies (data/studies.journal)
 #   make functions       Tables 1-6 / Figures 1-6, k search, trajectories
 #   make networks        Tables 7-11 / Figures 7-11 (seeds: SEEDS=5)
 #   make report          figures/tables/paper_vs_reproduced.csv and figures/REPORT.md
@@ -46,7 +50,13 @@ NETWORK_TEMPLATE := notebooks/network_task.py
 NETWORK_TABLES := 04_approximation:7 05_mnist:8 06_imdb:9 07_reuters:10 08_boston_housing:11
 NETWORK_NOTEBOOKS := $(foreach pair,$(NETWORK_TABLES),$(firstword $(subst :, ,$(pair))))
 FUNCTION_NOTEBOOKS := $(patsubst notebooks/%.py,%,$(sort $(wildcard notebooks/0[1-3]_*.py)))
-NOTEBOOKS := $(sort $(patsubst notebooks/%.py,%,$(NOTEBOOK_SOURCES)) $(NETWORK_NOTEBOOKS))
+ALL_NOTEBOOKS := $(sort $(patsubst notebooks/%.py,%,$(NOTEBOOK_SOURCES)) $(NETWORK_NOTEBOOKS))
+# `make -j2 reproduce` starts the notebooks in this order, the longest first
+# (measured run times in README.md), so that no long one runs alone at the end;
+# 02, 04 and 08 come early because 09 reads 02's table and reuses 04's and 08's runs.
+LONGEST_FIRST := 11_equal_budget 02_decay_search 04_approximation 08_boston_housing \
+	09_curvature_ablation 05_mnist 07_reuters 10_from_scratch
+NOTEBOOKS := $(filter $(ALL_NOTEBOOKS),$(LONGEST_FIRST)) $(filter-out $(LONGEST_FIRST),$(ALL_NOTEBOOKS))
 EXECUTED_ALL := $(NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
 notebook_source = $(if $(filter $(1),$(NETWORK_NOTEBOOKS)),$(NETWORK_TEMPLATE),notebooks/$(1).py)
 network_table = $(lastword $(subst :, ,$(filter $(1):%,$(NETWORK_TABLES))))
@@ -55,7 +65,8 @@ K_SENSITIVITY := $(FIGURES)/tables/k_sensitivity.csv
 # What each executed notebook depends on (see "Notebooks" below).
 NOTEBOOK_DEPS := build/notebook-deps.mk
 
-.PHONY: all test test-torch venv reproduce functions networks report data benchmark lock clean-quick help
+.PHONY: all test test-torch venv reproduce run-times functions networks report data \
+	benchmark lock clean-quick help lab site dashboard
 .DELETE_ON_ERROR:
 
 help:
@@ -93,7 +104,7 @@ $(NOTEBOOK_DEPS): $(NOTEBOOK_SOURCES) $(NETWORK_TEMPLATE) $(wildcard companion/*
 		$(foreach nb,$(NOTEBOOKS),'$$(EXECUTED)/$(nb).ipynb=$(call notebook_source,$(nb))')
 
 # Goals that run no notebook neither read nor make it.
-ifneq ($(filter-out help test test-torch venv report data benchmark lock clean-quick,$(or $(MAKECMDGOALS),help)),)
+ifneq ($(filter-out help test test-torch venv report data benchmark lock clean-quick lab site dashboard run-times,$(or $(MAKECMDGOALS),help)),)
 include $(NOTEBOOK_DEPS)
 endif
 
@@ -113,12 +124,28 @@ $(NETWORK_NOTEBOOKS:%=$(EXECUTED)/%.ipynb): $(EXECUTED)/%.ipynb: $(NETWORK_TEMPL
 $(K_SENSITIVITY): $(EXECUTED)/02_decay_search.ipynb
 	@test -f $@ || { echo "$@ is missing: notebook 02 writes it (rm $< and rerun make)" >&2; exit 1; }
 $(EXECUTED)/09_curvature_ablation.ipynb: $(K_SENSITIVITY)
+# Notebook 09 reuses the Table 7 and 11 runs of notebooks 04 and 08 (the
+# history cache in data/histories): run them first (order only: their
+# results do not change 09's).
+ifeq ($(QUICK),0)
+$(EXECUTED)/09_curvature_ablation.ipynb: | $(EXECUTED)/04_approximation.ipynb \
+	$(EXECUTED)/08_boston_housing.ipynb
+endif
 
 functions: $(FUNCTION_NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
 networks: $(NETWORK_NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
 
+# Then the report, the wall time of the whole run and each notebook's (its latest run).
+ifneq ($(filter reproduce,$(MAKECMDGOALS)),)
+REPRODUCE_START := $(shell date +%s)
+endif
 reproduce: $(EXECUTED_ALL)
 	$(MAKE) --no-print-directory report
+	@echo "make reproduce: $$(( $$(date +%s) - $(REPRODUCE_START) )) s wall clock; latest run of each notebook:"
+	@$(PY) -m companion.notebooks times
+
+run-times: $(STAMP)
+	$(PY) -m companion.notebooks times
 
 report: $(STAMP)
 	$(PY) -m companion.report --figures-dir $(FIGURES) --executed-dir $(EXECUTED) \
@@ -138,3 +165,23 @@ lock: $(STAMP)
 
 clean-quick:
 	rm -rf build/quick
+
+# ---- Browsing ---------------------------------------------------------------
+# JupyterLab opens notebooks/*.py (jupytext py:percent) as notebooks by
+# default (jupytext.toml states the pairing); a notebook run by hand writes
+# to build/interactive/, never to figures/.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_SETTINGS): $(STAMP)
+	@mkdir -p $(dir $@)
+	@printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}' > $@
+
+lab: $(STAMP) $(LAB_SETTINGS)
+	$(PY) -m jupyter lab --notebook-dir=. --ServerApp.root_dir=.
+
+site: $(STAMP)
+	$(PY) -m companion.site --output build/site
+
+STUDIES ?= data/studies.journal
+dashboard: $(STAMP)
+	@test -f $(STUDIES) || { echo "$(STUDIES) does not exist: run notebook 02 first (make functions)" >&2; exit 1; }
+	$(PY) -m companion.search dashboard --storage $(STUDIES)

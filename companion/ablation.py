@@ -529,7 +529,7 @@ NETWORK_CONFIGS = (reg.CODE, reg.ALGORITHM6_LABEL, reg.ADAEXP, reg.ADAM, reg.AMS
 
 
 def network_ablation(table=7, seeds=(0,), configs=NETWORK_CONFIGS, epochs=None,
-                     quick=False, data_dir=None, data=None, verbose=0):
+                     quick=False, data_dir=None, data=None, verbose=0, cache_dir=None):
     """Train the ablation's optimizers on one of the paper's network tasks.
 
     Uses :mod:`companion.networks` (the same models, data, batches, initial weights
@@ -537,6 +537,8 @@ def network_ablation(table=7, seeds=(0,), configs=NETWORK_CONFIGS, epochs=None,
     info)``: the long history (``table, seed, optimizer, epoch`` + the task's
     columns) and a dict with the task, epochs, k, sizes and seconds; history is
     ``None`` and ``info["reason"]`` set when the data are not available.
+    ``cache_dir``: finished runs to reuse (:func:`companion.networks.train_seeds`;
+    the network notebooks' MAMGD and Adam runs have the same keys).
     """
     task = networks.TASKS[int(table)]
     epochs = (min(task.epochs, networks.QUICK_EPOCHS) if quick else task.epochs) \
@@ -554,7 +556,8 @@ def network_ablation(table=7, seeds=(0,), configs=NETWORK_CONFIGS, epochs=None,
                                             ("k", task.k)))
              for label in configs]
     history, info["seconds"] = networks.train_seeds(task, data, specs, [int(s) for s in seeds],
-                                                    epochs, verbose=verbose)
+                                                    epochs, verbose=verbose,
+                                                    cache_dir=cache_dir)
     history.insert(0, "table", task.table)
     return history, info
 

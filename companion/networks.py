@@ -25,6 +25,15 @@ Speed: the train step is a compiled ``tf.function``; ``steps_per_execution``
 runs several steps per call (the same math, see the tests). XLA
 (``jit_compile``) is not used: Keras switches it off under op determinism.
 
+Reuse: a finished run of one seed and optimizer is kept in
+:data:`HISTORY_CACHE` under a key that names everything it depends on (the
+task, seed, epochs, split sizes, the optimizer's class and full Keras
+config, the source of the library and of the modules that train, and the
+versions of Keras, TensorFlow and NumPy; :func:`history_key`). The ablation
+(notebook 09) trains some of the very runs of Tables 7 and 11 (the authors'
+MAMGD and Adam, same settings) and reads them from there instead of training
+them twice; a changed key simply trains again.
+
 Bag-of-words data (IMDB, Reuters) are kept as word-index sequences
 (:class:`SequenceSet`, int32) and turned into float32 multi-hot batches inside
 the ``tf.data`` pipeline, so a 25000 x 10000 matrix is never materialised
@@ -34,7 +43,9 @@ the ``tf.data`` pipeline, so a 25000 x 10000 matrix is never materialised
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
+import json
 import os
 import sys
 import time
@@ -46,7 +57,8 @@ import numpy as np
 import pandas as pd
 
 from companion import paper as paper_module
-from companion import registry
+from companion import paths, registry
+from companion.progress import track
 from companion.artifacts import format_number
 from companion.paper import OUTSIDE, WITHIN, band_verdict
 
@@ -55,6 +67,11 @@ LEARNING_RATE = 1e-3
 #: Epochs and data subsets of ``quick`` (smoke-test) mode.
 QUICK_EPOCHS = 2
 QUICK_SEEDS = 1
+#: Finished (task, seed, optimizer) runs, reused across notebooks (never committed).
+HISTORY_CACHE = paths.DATA / "histories"
+#: The sources a training run depends on (beyond the task and the optimizer's config).
+TRAINING_SOURCES = ("mamgd/*.py", "companion/networks.py", "companion/datasets.py",
+                    "companion/registry.py", "companion/switched.py")
 
 
 # --------------------------------------------------------------------------
@@ -742,7 +759,7 @@ class Experiment:
 
 def run_experiment(task, seeds=5, first_seed=0, quick=False, data_dir=None,
                    verbose=None, epochs=None, data=None, threads=None,
-                   allow_missing=False):
+                   allow_missing=False, cache_dir=None):
     """Run every optimizer of ``task`` for seeds ``first_seed .. first_seed+seeds-1``.
 
     ``quick``: :data:`QUICK_SEEDS` seed(s), :data:`QUICK_EPOCHS` epochs, data
@@ -753,7 +770,7 @@ def run_experiment(task, seeds=5, first_seed=0, quick=False, data_dir=None,
     the result has ``status == "not run"`` and the reason; nothing is trained.
 
     The long history has columns ``seed, epoch, optimizer`` then
-    :meth:`Task.columns`.
+    :meth:`Task.columns`. ``cache_dir``: see :func:`train_seeds`.
     """
     seed_list = list(range(int(first_seed), int(first_seed) + int(seeds)))
     if quick:
@@ -770,37 +787,102 @@ def run_experiment(task, seeds=5, first_seed=0, quick=False, data_dir=None,
         data = task.prepare(task.load(data_dir), quick=quick)
     result.sizes = data.sizes()
     history, result.seconds = train_seeds(task, data, task.optimizers, seed_list, epochs,
-                                          verbose=resolve_verbose(verbose), threads=threads)
+                                          verbose=resolve_verbose(verbose), threads=threads,
+                                          cache_dir=cache_dir)
     result.history = history[["seed", "epoch", "optimizer"]
                              + [c for c in history.columns
                                 if c not in ("seed", "epoch", "optimizer")]]
     return result
 
 
-def train_seeds(task, data, specs, seeds, epochs=None, verbose=0, threads=None):
+def train_seeds(task, data, specs, seeds, epochs=None, verbose=0, threads=None,
+                cache_dir=None):
     """Train ``task`` with every optimizer of ``specs`` for every seed of ``seeds``.
 
     Every optimizer of a seed starts from the same initial weights and sees
     the same batches (:func:`train_one`). ``specs`` are objects with a
     ``name`` and a ``build()`` (e.g. :class:`OptimizerSpec`). Returns
     ``(history, seconds)``: the long history, columns ``seed, optimizer``
-    then :func:`train_one`'s, and the wall time of each ``(seed, name)``.
+    then :func:`train_one`'s, and the wall time of each ``(seed, name)``
+    (0 for a run read from the cache). Progress is reported per seed and
+    optimizer (:func:`companion.progress.track`).
+
+    ``cache_dir``: a folder of finished runs (e.g. :data:`HISTORY_CACHE`); a
+    run whose :func:`history_key` is there is read instead of trained, and
+    every run trained is stored there. ``None``: no cache.
     """
     configure_determinism(threads)
+    epochs = task.epochs if epochs is None else int(epochs)
     frames, seconds = [], {}
-    for seed in seeds:
-        for spec in specs:
-            start = time.perf_counter()
-            frame = train_one(task, data, spec, seed, epochs=epochs, verbose=verbose)
-            seconds[(seed, spec.name)] = time.perf_counter() - start
-            if verbose:
-                print(f"Table {task.table}, seed {seed}, {spec.name}: final training "
-                      f"loss {frame['loss'].iloc[-1]:.6f} "
-                      f"({seconds[(seed, spec.name)]:.1f} s)", flush=True)
-            frame.insert(0, "optimizer", spec.name)
-            frame.insert(0, "seed", seed)
-            frames.append(frame)
+    runs = list(itertools.product(seeds, specs))
+    for seed, spec in track(runs, f"Table {task.table}: seeds x optimizers"):
+        start = time.perf_counter()
+        frame = _cached_run(task, data, spec, seed, epochs, verbose, cache_dir)
+        seconds[(seed, spec.name)] = time.perf_counter() - start
+        if verbose:
+            print(f"Table {task.table}, seed {seed}, {spec.name}: final training "
+                  f"loss {frame['loss'].iloc[-1]:.6f} "
+                  f"({seconds[(seed, spec.name)]:.1f} s)", flush=True)
+        frame.insert(0, "optimizer", spec.name)
+        frame.insert(0, "seed", seed)
+        frames.append(frame)
     return pd.concat(frames, ignore_index=True), seconds
+
+
+def _cached_run(task, data, spec, seed, epochs, verbose, cache_dir):
+    if cache_dir is None:
+        return train_one(task, data, spec, seed, epochs=epochs, verbose=verbose)
+    key, description = history_key(task, data, spec, seed, epochs)
+    path = Path(cache_dir) / f"{key}.csv"
+    if path.is_file():
+        return pd.read_csv(path, float_precision="round_trip")
+    frame = train_one(task, data, spec, seed, epochs=epochs, verbose=verbose)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for target, text in ((path.with_suffix(".json"), json.dumps(description, indent=1)),
+                         (path, frame.to_csv(index=False, float_format="%.17g",
+                                             lineterminator="\n"))):
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    return frame
+
+
+@functools.lru_cache(maxsize=1)
+def _training_code_fingerprint():
+    digest = hashlib.sha256()
+    for pattern in TRAINING_SOURCES:
+        for path in sorted(paths.ROOT.glob(pattern)):
+            digest.update(path.relative_to(paths.ROOT).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def history_key(task, data, spec, seed, epochs):
+    """``(key, description)`` of one training run, for :func:`train_seeds`'s cache.
+
+    The description names everything the run's history depends on: the
+    task's table, the seed, the epochs, the split sizes, the optimizer's
+    class and Keras config (not its label: the paper's "MAMGD" and the
+    ablation's "MAMGD authors_code" are the same optimizer), the sources in
+    :data:`TRAINING_SOURCES` and the versions of Keras, TensorFlow and NumPy.
+    The key is the sha256 of its JSON text.
+    """
+    import keras
+    import tensorflow as tf
+
+    optimizer = spec.build()
+    config = optimizer.get_config()
+    config.pop("name", None)
+    description = {
+        "table": task.table, "seed": int(seed), "epochs": int(epochs),
+        "sizes": data.sizes(),
+        "optimizer": f"{type(optimizer).__module__}.{type(optimizer).__qualname__}",
+        "config": config, "code": _training_code_fingerprint(),
+        "versions": {"keras": keras.__version__, "tensorflow": tf.__version__,
+                     "numpy": np.__version__},
+    }
+    text = json.dumps(description, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:24], json.loads(text)
 
 
 # --------------------------------------------------------------------------
@@ -1096,16 +1178,6 @@ def logged_validation_comparison(result):
                      "seed_min": ours.min(), "seed_max": ours.max(),
                      "inside_band": bool(ours.min() <= value <= ours.max())})
     return pd.DataFrame(rows)
-
-
-def timing_frame(result):
-    """Seconds per optimizer (sum over seeds) and in total."""
-    frame = pd.Series(result.seconds, dtype=float)
-    if frame.empty:
-        return pd.DataFrame(columns=["optimizer", "seconds"])
-    per = frame.groupby(level=1, sort=False).sum()
-    per["total"] = frame.sum()
-    return per.rename("seconds").rename_axis("optimizer").reset_index()
 
 
 # --------------------------------------------------------------------------

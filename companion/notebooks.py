@@ -171,6 +171,7 @@ def make_stable(notebook, replacements=None, input_path=None, output_path=None):
     """Make an executed notebook depend only on its source, parameters and results.
 
     In place: cell ids become their position (``cell-000``, ...), the
+    source's jupytext pairing metadata is dropped, the
     timestamps and durations that ipykernel and Papermill record are removed
     (cell ``execution`` metadata, Papermill's cell metadata, its run times,
     input/output paths and environment), and every key of ``replacements``
@@ -185,6 +186,9 @@ def make_stable(notebook, replacements=None, input_path=None, output_path=None):
     def clean(text):
         return pattern.sub(lambda m: replacements[m.group(0)], text) if pattern else text
 
+    # The executed copy is not paired with the source (jupytext.toml pairs the
+    # sources with hand-run copies): drop the source's pairing metadata.
+    notebook.metadata.pop("jupytext", None)
     papermill_meta = notebook.metadata.get("papermill", {})
     notebook.metadata["papermill"] = {k: papermill_meta[k] for k in _STABLE_PAPERMILL_KEYS
                                       if k in papermill_meta}

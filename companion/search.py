@@ -44,6 +44,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
 from companion import paths
+from companion.progress import track
 from mamgd import functions as test_functions
 from mamgd import reference
 
@@ -356,10 +357,10 @@ def run_search(functions=None, storage=None, n_trials=N_TRIALS, seed=0, parallel
                    for f in functions]
         for thread in threads:
             thread.start()
-        for thread in threads:
+        for thread in track(threads, "k search: studies finished"):
             thread.join()
     else:
-        for function in functions:
+        for function in track(functions, "k search: studies finished"):
             work(function)
     if errors:
         raise errors[0]
@@ -528,7 +529,7 @@ def _wait_at_barrier(args, timeout=300.0):
 
 
 def main(argv=None):
-    """``python -m companion.search {worker,status} ...`` (see ``--help``)."""
+    """``python -m companion.search {worker,status,dashboard} ...`` (see ``--help``)."""
     parser = argparse.ArgumentParser(
         prog="python -m companion.search",
         description="Optuna k search of MAMGD on the paper's test functions.")
@@ -550,7 +551,19 @@ def main(argv=None):
                              "index> once the study is open, then wait until PATH exists")
     status = commands.add_parser("status", help="print found k per study")
     status.add_argument("--storage", default=None)
+    dashboard = commands.add_parser(
+        "dashboard", help="browse the studies in optuna-dashboard (http://HOST:PORT)")
+    dashboard.add_argument("--storage", default=None)
+    dashboard.add_argument("--host", default="127.0.0.1")
+    dashboard.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
+    if args.command == "dashboard":
+        import optuna_dashboard
+
+        print(f"optuna-dashboard on http://{args.host}:{args.port}/ (Ctrl-C stops it)",
+              flush=True)
+        optuna_dashboard.run_server(open_storage(args.storage), host=args.host, port=args.port)
+        return 0
     if args.command == "worker":
         if args.barrier:
             _wait_at_barrier(args)

@@ -1,7 +1,8 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.format_version,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -35,7 +36,7 @@
 quick = False  # quick: PNGs at 100 dpi instead of 300 (tables and checks unchanged)
 seed = 0  # unused: the test-function runs are deterministic
 seeds = 5  # unused here
-figures_dir = "../figures"
+figures_dir = None  # None: build/interactive/01_test_functions/ (a hand run never touches figures/); make passes figures/
 data_dir = None  # unused here
 
 # %%
@@ -50,10 +51,14 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from mamgd import functions
-from companion import artifacts, figures, paper, registry
+from companion import artifacts, figures, paper, parameters, registry
 from companion import function_experiments as fe
 
-figures_dir = Path(figures_dir)
+parameters.boolean("quick", quick)
+parameters.integer("seed", seed, minimum=0)
+parameters.positive_int("seeds", seeds)
+parameters.optional_path("data_dir", data_dir)
+figures_dir = parameters.output_dir(figures_dir, "01_test_functions")
 tables_dir = figures_dir / "tables"
 dpi = 100 if quick else artifacts.PNG_DPI
 pd.set_option("display.float_format", "{:.6f}".format)

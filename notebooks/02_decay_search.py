@@ -1,7 +1,8 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.format_version,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -40,7 +41,7 @@
 quick = False  # quick: 20 trials per study, coarse k grid, PNGs at 100 dpi
 seed = 0  # seeds the TPE sampler
 seeds = 5  # unused here
-figures_dir = "../figures"
+figures_dir = None  # None: build/interactive/02_decay_search/ (a hand run never touches figures/); make passes figures/
 data_dir = None  # unused here
 storage = None  # journal file or RDB URL; None: $MAMGD_STUDY_STORAGE, else data/studies.journal
 #   (quick: data/studies-quick.journal)
@@ -55,9 +56,15 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from mamgd import functions
-from companion import artifacts, figures, paper, registry, search
+from companion import artifacts, figures, paper, parameters, registry, search
 
-figures_dir = Path(figures_dir)
+parameters.boolean("quick", quick)
+parameters.integer("seed", seed, minimum=0)
+parameters.positive_int("seeds", seeds)
+parameters.optional_path("data_dir", data_dir)
+figures_dir = parameters.output_dir(figures_dir, "02_decay_search")
+parameters.optional_positive_int("n_trials", n_trials)
+parameters.optional_positive_int("per_decade", per_decade)
 tables_dir = figures_dir / "tables"
 dpi = 100 if quick else artifacts.PNG_DPI
 n_trials = n_trials or (20 if quick else search.N_TRIALS)

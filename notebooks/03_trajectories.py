@@ -1,7 +1,8 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.format_version,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -33,7 +34,7 @@
 quick = False  # quick: three functions only, PNGs at 100 dpi
 seed = 0  # unused: the runs are deterministic
 seeds = 5  # unused here
-figures_dir = "../figures"
+figures_dir = None  # None: build/interactive/03_trajectories/ (a hand run never touches figures/); make passes figures/
 data_dir = None  # unused here
 function_names = None  # None: the six paper functions plus Rosenbrock and Beale
 
@@ -44,9 +45,15 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from mamgd import functions
-from companion import artifacts, figures, trajectories
+from companion import artifacts, figures, parameters, trajectories
 
-figures_dir = Path(figures_dir)
+parameters.boolean("quick", quick)
+parameters.integer("seed", seed, minimum=0)
+parameters.positive_int("seeds", seeds)
+parameters.optional_path("data_dir", data_dir)
+figures_dir = parameters.output_dir(figures_dir, "03_trajectories")
+if function_names is not None:
+    parameters.subset("function_names", function_names, [f.name for f in functions.ALL_FUNCTIONS])
 tables_dir = figures_dir / "tables"
 dpi = 100 if quick else artifacts.PNG_DPI
 if function_names is None:

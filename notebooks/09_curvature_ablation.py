@@ -1,10 +1,11 @@
 # ---
 # jupyter:
 #   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.format_version,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
-#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -41,7 +42,7 @@
 quick = False
 seed = 0
 seeds = 5
-figures_dir = "../figures"
+figures_dir = None  # None: build/interactive/09_curvature_ablation/ (a hand run never touches figures/); make passes figures/
 data_dir = None
 # Where notebook 02's k-sensitivity table is read from (full runs need it).
 tables_dir = "../figures/tables"
@@ -60,9 +61,16 @@ from companion import ablation_figures as AF
 from companion import registry as reg
 from companion import search
 from companion.artifacts import save_figure, significant, write_table
+from companion import networks, parameters
 from mamgd import functions as F
 
-tables = Path(figures_dir) / "tables"
+parameters.boolean("quick", quick)
+parameters.integer("seed", seed, minimum=0)
+parameters.positive_int("seeds", seeds)
+parameters.optional_path("data_dir", data_dir)
+figures_dir = parameters.output_dir(figures_dir, "09_curvature_ablation")
+parameters.subset("network_tables", network_tables, sorted(networks.TASKS))
+tables = figures_dir / "tables"
 dpi = 100 if quick else 300  # PNG resolution (quick runs: smaller, faster)
 pd.set_option("display.width", 160)
 pd.set_option("display.max_columns", 20)
@@ -287,7 +295,8 @@ histories, notes = [], []
 for table in run_tables:
     history, info = A.network_ablation(
         table, seeds=list(range(seed, seed + (1 if quick else int(seeds)))), configs=configs,
-        epochs=1 if quick else None, quick=quick, data_dir=data_dir)
+        epochs=1 if quick else None, quick=quick, data_dir=data_dir,
+        cache_dir=networks.HISTORY_CACHE)  # reuses the runs of notebooks 04 and 08
     if history is None:
         notes.append(f"Table {table} task not run: {info['reason']}")
         continue
@@ -296,7 +305,6 @@ for table in run_tables:
     notes.append(f"Table {table} task: {info['task']}, {info['epochs']} epochs, batch "
                  f"{info['batch_size']}, k = {info['k']:g}, seeds {info['seeds']}, "
                  f"sizes {info['sizes']}")
-    print(f"Table {table} task: {sum(info['seconds'].values()):.0f} s of training")
 print("\n".join(notes))
 
 # %%

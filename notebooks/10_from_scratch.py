@@ -1,10 +1,11 @@
 # ---
 # jupyter:
 #   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.format_version,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
-#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -35,7 +36,7 @@
 quick = False
 seed = 0
 seeds = 5
-figures_dir = "../figures"
+figures_dir = None  # None: build/interactive/10_from_scratch/ (a hand run never touches figures/); make passes figures/
 data_dir = None
 # MNIST settings (the course report's are not all known; these are stated).
 epochs = 10
@@ -53,9 +54,19 @@ from companion import figures as mfig
 from companion import registry as reg
 from companion import scratch as S
 from companion.artifacts import save_figure, significant, write_table
+from companion import parameters
 from mamgd import reference as R
 
-tables = Path(figures_dir) / "tables"
+parameters.boolean("quick", quick)
+parameters.integer("seed", seed, minimum=0)
+parameters.positive_int("seeds", seeds)
+parameters.optional_path("data_dir", data_dir)
+figures_dir = parameters.output_dir(figures_dir, "10_from_scratch")
+parameters.positive_int("epochs", epochs)
+parameters.positive_int("batch_size", batch_size)
+parameters.positive_number("learning_rate", learning_rate)
+parameters.positive_number("mamgd_k", mamgd_k)
+tables = figures_dir / "tables"
 dpi = 100 if quick else 300  # PNG resolution (quick runs: smaller, faster)
 
 

@@ -1,7 +1,11 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.format_version,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -24,17 +28,24 @@ table = 8  # the paper's table: 7, 8, 9, 10 or 11
 quick = False  # smoke run: 1 seed, 2 epochs, a subset of the data (see below)
 seed = 0  # first seed: the seeds are seed, seed + 1, ..., seed + seeds - 1
 seeds = 5  # number of seeds
-figures_dir = "../figures"  # figures here, tables in figures_dir/tables
+figures_dir = None  # figures here, tables in figures_dir/tables; None: build/interactive/<table>/ (make passes figures/)
 data_dir = None  # dataset folder (default: $MAMGD_DATA_DIR, else data/); Table 7 generates its data
 verbose = None  # None: progress bars in Jupyter, quiet under Papermill; or 0/1/2
 
 # %%
 from IPython.display import Markdown, display
 
-from companion import network_figures, networks
+from companion import network_figures, networks, parameters
 from companion.paper import paper_table
 
+parameters.choice("table", table, sorted(networks.TASKS))
+parameters.boolean("quick", quick)
+parameters.integer("seed", seed, minimum=0)
+parameters.positive_int("seeds", seeds)
+parameters.optional_path("data_dir", data_dir)
+parameters.choice("verbose", verbose, (None, 0, 1, 2))
 task = networks.TASKS[table]
+figures_dir = parameters.output_dir(figures_dir, task.stem)
 paper = paper_table(task.table)
 display(Markdown(networks.describe(task)))
 networks.protocol_frame(task)
@@ -48,11 +59,11 @@ networks.protocol_frame(task)
 # %%
 result = networks.run_experiment(task, seeds=seeds, first_seed=seed, quick=quick,
                                  data_dir=data_dir, verbose=verbose,
-                                 allow_missing=task.allow_missing)
+                                 allow_missing=task.allow_missing,
+                                 cache_dir=networks.HISTORY_CACHE)
 outputs = networks.write_outputs(result, figures_dir)
 if result.ran:
     print(networks.status_line(result), "Split sizes:", result.sizes)
-    display(networks.timing_frame(result))
 else:
     display(Markdown(f"**{networks.status_line(result)}**"))
     print(result.detail)

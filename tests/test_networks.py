@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from companion import networks as N
+from companion import registry
 from companion.paper import paper_table
 
 from conftest import run_python
@@ -387,6 +388,38 @@ def test_steps_per_execution_keeps_the_math():
     one = N.train_one(task, data, "MAMGD", seed=3, steps_per_execution=1)
     many = N.train_one(task, data, "MAMGD", seed=3, steps_per_execution=4)
     pd.testing.assert_frame_equal(one, many, check_exact=True)
+
+
+def test_cached_runs_are_the_trained_runs(tmp_path):
+    """A run read from the history cache equals the run trained again, bit for bit,
+    and the paper's MAMGD and the ablation's "authors_code" label share one key."""
+    task, data = _tiny()
+    specs = [s for s in task.optimizers if s.name == "MAMGD"]
+    fresh, _ = N.train_seeds(task, data, specs, [5], verbose=0)
+    stored, _ = N.train_seeds(task, data, specs, [5], verbose=0, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.csv"))) == 1
+    loaded, _ = N.train_seeds(task, data, specs, [5], verbose=0, cache_dir=tmp_path)
+    pd.testing.assert_frame_equal(fresh, stored, check_exact=True)
+    pd.testing.assert_frame_equal(fresh, loaded, check_exact=True)
+
+    mamgd = specs[0]
+    k = dict(mamgd.kwargs)["k"]
+    ablation_label = N.OptimizerSpec(registry.CODE, (("learning_rate", N.LEARNING_RATE),
+                                                     ("k", k)))
+    other_k = N.OptimizerSpec(registry.CODE, (("learning_rate", N.LEARNING_RATE),
+                                              ("k", k * 2)))
+    key = N.history_key(task, data, mamgd, 5, task.epochs)[0]
+    assert N.history_key(task, data, ablation_label, 5, task.epochs)[0] == key
+    assert N.history_key(task, data, other_k, 5, task.epochs)[0] != key
+    assert N.history_key(task, data, mamgd, 6, task.epochs)[0] != key
+    assert N.history_key(task, data, mamgd, 5, task.epochs + 1)[0] != key
+    # a run under another label is read from the cache, under its own label
+    relabelled, _ = N.train_seeds(task, data, [ablation_label], [5], verbose=0,
+                                  cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.csv"))) == 1
+    assert set(relabelled["optimizer"]) == {registry.CODE}
+    pd.testing.assert_frame_equal(relabelled.drop(columns="optimizer"),
+                                  fresh.drop(columns="optimizer"), check_exact=True)
 
 
 # --------------------------------------------------------------------------
