@@ -19,6 +19,7 @@ The site is built once into a temporary folder (about 20 s). Then:
 
 from __future__ import annotations
 
+import os
 import functools
 import json
 import html.parser
@@ -256,6 +257,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None or CHROMEDRIVER is None:
+        if os.environ.get("MAMGD_REQUIRE_BROWSER"):
+            pytest.fail("chromium/chromedriver not found and MAMGD_REQUIRE_BROWSER is set "
+                        "(.ci/run installs them: apt-get install chromium chromium-driver)")
         pytest.skip("chromium/chromedriver not found: apt-get install chromium chromium-driver "
                     "(.ci/run installs them, so CI always runs this test)")
     from selenium import webdriver
