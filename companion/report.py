@@ -329,11 +329,12 @@ def dataset_checksums(data_dir=None):
 
 
 def notebook_runs(executed_dir):
-    """Executed notebooks: name, run time (papermill ``duration``) and parameters
-    (``figures_dir`` left out: it is a temporary staging path)."""
+    """Executed notebooks: name and parameters (``figures_dir`` left out: it is
+    where the runner published). No run time: the runner keeps executed
+    notebooks free of timestamps and durations."""
     rows = []
     if executed_dir is None or not Path(executed_dir).is_dir():
-        return pd.DataFrame(columns=["notebook", "duration_s", "parameters"])
+        return pd.DataFrame(columns=["notebook", "parameters"])
     for path in sorted(Path(executed_dir).glob("*.ipynb")):
         if path.name.endswith(".failed.ipynb"):
             continue
@@ -346,11 +347,9 @@ def notebook_runs(executed_dir):
         params = _default_parameters(nb)
         params.update(pm.get("parameters", {}))
         params = {k: v for k, v in sorted(params.items()) if k != "figures_dir"}
-        duration = pm.get("duration")
         rows.append({"notebook": path.name,
-                     "duration_s": float(duration) if duration is not None else np.nan,
                      "parameters": ", ".join(f"{k}={v!r}" for k, v in params.items())})
-    return pd.DataFrame(rows, columns=["notebook", "duration_s", "parameters"])
+    return pd.DataFrame(rows, columns=["notebook", "parameters"])
 
 
 def _default_parameters(nb, names=("quick", "seed", "seeds")):
@@ -819,16 +818,11 @@ def render_report(frame, counts, findings, env, data_dir, datasets_frame, runs, 
     lines += [f"Datasets (registry: `companion.datasets.REGISTRY`; data folder "
               f"{_folder(data_dir)}):", "",
               datasets_frame.to_markdown(index=False), ""]
-    lines += ["## 4. Notebook run times", ""]
-    if len(runs):
-        shown = runs[["notebook", "duration_s"]].copy()
-        shown["duration_s"] = [f"{v:.0f}" if np.isfinite(v) else "n/a"
-                               for v in shown["duration_s"]]
-        lines += [shown.rename(columns={"duration_s": "seconds (papermill)"}).to_markdown(
-            index=False), ""]
-        lines += [f"Total: {runs['duration_s'].sum():.0f} s.", ""]
-    else:
-        lines += ["*No executed notebooks found.*", ""]
+    lines += ["## 4. Notebook run times", "",
+              "Not recorded here, so that a rerun gives this report byte for byte: "
+              "`make reproduce` prints each notebook's wall time (`make run-times` "
+              "repeats the latest), and README.md gives the measured times of a full "
+              "run on a 2-core machine.", ""]
     lines += ["## 5. Inputs", "", "The files this report was generated from (sha256, first "
               "12 hex digits):", ""]
     for path in sorted(dict.fromkeys(Path(p) for p in inputs)):
