@@ -54,11 +54,7 @@ from mamgd import functions
 from companion import artifacts, figures, paper, parameters, registry
 from companion import function_experiments as fe
 
-parameters.boolean("quick", quick)
-parameters.integer("seed", seed, minimum=0)
-parameters.positive_int("seeds", seeds)
-parameters.optional_path("data_dir", data_dir)
-figures_dir = parameters.output_dir(figures_dir, "01_test_functions")
+figures_dir = parameters.standard("01_test_functions", quick, seed, seeds, data_dir, figures_dir)
 tables_dir = figures_dir / "tables"
 dpi = 100 if quick else artifacts.PNG_DPI
 pd.set_option("display.float_format", "{:.6f}".format)

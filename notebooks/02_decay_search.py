@@ -58,11 +58,7 @@ from IPython.display import Markdown, display
 from mamgd import functions
 from companion import artifacts, figures, paper, parameters, registry, search
 
-parameters.boolean("quick", quick)
-parameters.integer("seed", seed, minimum=0)
-parameters.positive_int("seeds", seeds)
-parameters.optional_path("data_dir", data_dir)
-figures_dir = parameters.output_dir(figures_dir, "02_decay_search")
+figures_dir = parameters.standard("02_decay_search", quick, seed, seeds, data_dir, figures_dir)
 parameters.optional_positive_int("n_trials", n_trials)
 parameters.optional_positive_int("per_decade", per_decade)
 tables_dir = figures_dir / "tables"

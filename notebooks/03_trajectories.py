@@ -47,11 +47,7 @@ from IPython.display import Markdown, display
 from mamgd import functions
 from companion import artifacts, figures, parameters, trajectories
 
-parameters.boolean("quick", quick)
-parameters.integer("seed", seed, minimum=0)
-parameters.positive_int("seeds", seeds)
-parameters.optional_path("data_dir", data_dir)
-figures_dir = parameters.output_dir(figures_dir, "03_trajectories")
+figures_dir = parameters.standard("03_trajectories", quick, seed, seeds, data_dir, figures_dir)
 if function_names is not None:
     parameters.subset("function_names", function_names, [f.name for f in functions.ALL_FUNCTIONS])
 tables_dir = figures_dir / "tables"

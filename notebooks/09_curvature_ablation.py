@@ -64,11 +64,7 @@ from companion.artifacts import save_figure, significant, write_table
 from companion import networks, parameters
 from mamgd import functions as F
 
-parameters.boolean("quick", quick)
-parameters.integer("seed", seed, minimum=0)
-parameters.positive_int("seeds", seeds)
-parameters.optional_path("data_dir", data_dir)
-figures_dir = parameters.output_dir(figures_dir, "09_curvature_ablation")
+figures_dir = parameters.standard("09_curvature_ablation", quick, seed, seeds, data_dir, figures_dir)
 parameters.subset("network_tables", network_tables, sorted(networks.TASKS))
 tables = figures_dir / "tables"
 dpi = 100 if quick else 300  # PNG resolution (quick runs: smaller, faster)

@@ -57,11 +57,7 @@ from companion.artifacts import save_figure, significant, write_table
 from companion import parameters
 from mamgd import reference as R
 
-parameters.boolean("quick", quick)
-parameters.integer("seed", seed, minimum=0)
-parameters.positive_int("seeds", seeds)
-parameters.optional_path("data_dir", data_dir)
-figures_dir = parameters.output_dir(figures_dir, "10_from_scratch")
+figures_dir = parameters.standard("10_from_scratch", quick, seed, seeds, data_dir, figures_dir)
 parameters.positive_int("epochs", epochs)
 parameters.positive_int("batch_size", batch_size)
 parameters.positive_number("learning_rate", learning_rate)

@@ -39,13 +39,9 @@ from companion import network_figures, networks, parameters
 from companion.paper import paper_table
 
 parameters.choice("table", table, sorted(networks.TASKS))
-parameters.boolean("quick", quick)
-parameters.integer("seed", seed, minimum=0)
-parameters.positive_int("seeds", seeds)
-parameters.optional_path("data_dir", data_dir)
 parameters.choice("verbose", verbose, (None, 0, 1, 2))
 task = networks.TASKS[table]
-figures_dir = parameters.output_dir(figures_dir, task.stem)
+figures_dir = parameters.standard(task.stem, quick, seed, seeds, data_dir, figures_dir)
 paper = paper_table(task.table)
 display(Markdown(networks.describe(task)))
 networks.protocol_frame(task)
