@@ -52,10 +52,13 @@ NETWORK_NOTEBOOKS := $(foreach pair,$(NETWORK_TABLES),$(firstword $(subst :, ,$(
 FUNCTION_NOTEBOOKS := $(patsubst notebooks/%.py,%,$(sort $(wildcard notebooks/0[1-3]_*.py)))
 ALL_NOTEBOOKS := $(sort $(patsubst notebooks/%.py,%,$(NOTEBOOK_SOURCES)) $(NETWORK_NOTEBOOKS))
 # `make -j2 reproduce` starts the notebooks in this order, the longest first
-# (measured run times in README.md), so that no long one runs alone at the end;
-# 02, 04 and 08 come early because 09 reads 02's table and reuses 04's and 08's runs.
-LONGEST_FIRST := 11_equal_budget 02_decay_search 04_approximation 08_boston_housing \
-	09_curvature_ablation 05_mnist 07_reuters 10_from_scratch
+# (run times in README.md), so that no long one runs alone at the end. make
+# starts them one by one as job slots free up; 09 needs 02's k-sensitivity
+# table, so 02 comes first and the short 01 holds 09 back until 02 is done.
+# 09 trains the Table 7 and 11 runs that 04 and 08 need too: they read them
+# from the run cache (data/histories) instead of training them again.
+LONGEST_FIRST := 02_decay_search 11_equal_budget 01_test_functions 09_curvature_ablation \
+	05_mnist 07_reuters 10_from_scratch 04_approximation 08_boston_housing
 NOTEBOOKS := $(filter $(ALL_NOTEBOOKS),$(LONGEST_FIRST)) $(filter-out $(LONGEST_FIRST),$(ALL_NOTEBOOKS))
 EXECUTED_ALL := $(NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
 notebook_source = $(if $(filter $(1),$(NETWORK_NOTEBOOKS)),$(NETWORK_TEMPLATE),notebooks/$(1).py)
@@ -124,14 +127,6 @@ $(NETWORK_NOTEBOOKS:%=$(EXECUTED)/%.ipynb): $(EXECUTED)/%.ipynb: $(NETWORK_TEMPL
 $(K_SENSITIVITY): $(EXECUTED)/02_decay_search.ipynb
 	@test -f $@ || { echo "$@ is missing: notebook 02 writes it (rm $< and rerun make)" >&2; exit 1; }
 $(EXECUTED)/09_curvature_ablation.ipynb: $(K_SENSITIVITY)
-# Notebook 09 reuses the Table 7 and 11 runs of notebooks 04 and 08 (the
-# history cache in data/histories): run them first (order only: their
-# results do not change 09's).
-ifeq ($(QUICK),0)
-$(EXECUTED)/09_curvature_ablation.ipynb: | $(EXECUTED)/04_approximation.ipynb \
-	$(EXECUTED)/08_boston_housing.ipynb
-endif
-
 functions: $(FUNCTION_NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
 networks: $(NETWORK_NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
 

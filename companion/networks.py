@@ -31,8 +31,8 @@ task, seed, epochs, split sizes, the optimizer's class and full Keras
 config, the source of the library and of the modules that train, and the
 versions of Keras, TensorFlow and NumPy; :func:`history_key`). The ablation
 (notebook 09) trains some of the very runs of Tables 7 and 11 (the authors'
-MAMGD and Adam, same settings) and reads them from there instead of training
-them twice; a changed key simply trains again.
+MAMGD and Adam, same settings); whichever notebook runs second reads them
+instead of training them twice. A changed key simply trains again.
 
 Bag-of-words data (IMDB, Reuters) are kept as word-index sequences
 (:class:`SequenceSet`, int32) and turned into float32 multi-hot batches inside

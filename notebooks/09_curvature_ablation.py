@@ -292,7 +292,7 @@ for table in run_tables:
     history, info = A.network_ablation(
         table, seeds=list(range(seed, seed + (1 if quick else int(seeds)))), configs=configs,
         epochs=1 if quick else None, quick=quick, data_dir=data_dir,
-        cache_dir=networks.HISTORY_CACHE)  # reuses the runs of notebooks 04 and 08
+        cache_dir=networks.HISTORY_CACHE)  # runs shared with notebooks 04 and 08
     if history is None:
         notes.append(f"Table {table} task not run: {info['reason']}")
         continue

@@ -145,6 +145,17 @@ def test_library_reruns_every_notebook(project):
     assert set(_runs(project, "-W", "mamgd/reference.py", "reproduce")) == ALL
 
 
+def test_reproduce_starts_the_longest_notebooks_first(project):
+    """-j2 starts notebooks in this order: 02 (09 needs its table), then the
+    longest, with the short 01 in between so that 09 finds 02 done."""
+    order = list(_runs(project, "-W", "mamgd/reference.py", "reproduce"))
+    long_first = [n for n in ("02_decay_search", "11_equal_budget", "01_test_functions",
+                              "09_curvature_ablation", "05_mnist", "07_reuters")
+                  if n in ALL]
+    assert order[:len(long_first)] == long_first, order
+    assert order.index("05_mnist") < order.index("06_imdb")
+
+
 def test_paper_tables_rerun_the_notebooks_that_read_them(project):
     runs = set(_runs(project, "-W", "companion/data/paper_tables.csv", "reproduce"))
     assert set(NETWORK) | {"01_test_functions"} <= runs  # they import companion.paper
