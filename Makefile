@@ -132,18 +132,18 @@ networks: $(NETWORK_NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
 
 # Then the report, the wall time of the whole run and each notebook's (its latest run).
 ifneq ($(filter reproduce,$(MAKECMDGOALS)),)
-REPRODUCE_START := $(shell date +%s)
+REPRODUCE_START := $(shell date +%s; rm -rf build/run-times)
 endif
 reproduce: $(EXECUTED_ALL)
 	$(MAKE) --no-print-directory report
-	@echo "make reproduce: $$(( $$(date +%s) - $(REPRODUCE_START) )) s wall clock; latest run of each notebook:"
+	@echo "make reproduce: $$(( $$(date +%s) - $(REPRODUCE_START) )) s wall clock; the notebooks it ran:"
 	@$(PY) -m companion.notebooks times
 
 run-times: $(STAMP)
 	$(PY) -m companion.notebooks times
 
 report: $(STAMP)
-	$(PY) -m companion.report --figures-dir $(FIGURES) --executed-dir $(EXECUTED) \
+	$(PY) -m companion.quiet companion.report --figures-dir $(FIGURES) --executed-dir $(EXECUTED) \
 		$(if $(MAMGD_DATA_DIR),--data-dir $(MAMGD_DATA_DIR),)
 
 data: $(STAMP)

@@ -43,6 +43,7 @@ import time
 from pathlib import Path
 
 from companion import progress
+from companion.quiet import NOISE, quiet_stderr
 from companion.paths import ROOT
 
 #: Kernel every notebook runs on: the Python that runs this module.
@@ -53,16 +54,6 @@ RUN_TIMES = ROOT / "build" / "run-times"
 SCRATCH_PREFIX = "mamgd-nb-"
 #: Papermill's notebook-level metadata that holds no time and no machine path.
 _STABLE_PAPERMILL_KEYS = ("default_parameters", "parameters", "version")
-#: Start-up lines of TensorFlow (absl's pre-initialisation info lines) and of
-#: the kernel that no environment variable turns off: the runner drops them
-#: from its standard error and from the executed notebooks. Warnings and
-#: errors (absl ``W``/``E`` lines) are kept.
-NOISE = re.compile(
-    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
-    r"|I\d{4} \d+:\d+:\d+\.\d+ +\d+ [\w.]+:\d+\] "
-    r"|\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption)")
-
-
 class NotebookFailed(RuntimeError):
     """A notebook raised in one of its cells; its outputs were not published."""
 
@@ -133,7 +124,7 @@ def execute(source, output, figures_dir, parameters=None, workdir=None, timeout=
                         str(scratch): os.path.relpath(output.parent, workdir),
                         str(ROOT) + os.sep: ""}
         try:
-            with _quiet_stderr() as terminal, \
+            with quiet_stderr() as terminal, \
                     _progress_shown(scratch / "progress.jsonl", output.stem, terminal):
                 papermill.execute_notebook(
                     str(unexecuted),
@@ -232,42 +223,6 @@ def _drop_noise(output):
             if not NOISE.match(line)]
     output["text"] = "".join(kept)
     return not kept
-
-
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Filter file descriptor 2 (this process's and the kernel's, which
-    inherits it) through :data:`NOISE`; yields a stream on the real stderr.
-
-    No environment variable silences TensorFlow's pre-initialisation absl
-    lines, so they are dropped on the way, line by line; everything else
-    passes unchanged.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    terminal = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8",
-                         errors="replace")
-    read_end, write_end = os.pipe()
-    os.dup2(write_end, 2)
-    os.close(write_end)
-
-    def forward():
-        with os.fdopen(read_end, encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                if not NOISE.match(line):
-                    terminal.write(line)
-                    terminal.flush()
-
-    thread = threading.Thread(target=forward, daemon=True)
-    thread.start()
-    try:
-        yield terminal
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        thread.join(timeout=5)
-        terminal.flush()
 
 
 @contextlib.contextmanager

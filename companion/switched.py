@@ -242,7 +242,8 @@ class SwitchedMAMGD(keras.optimizers.Optimizer):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
         self.k, self.epsilon = float(k), float(epsilon)
-        self.switches = switches
+        # a dict when restored from get_config()
+        self.switches = Switches(**switches) if isinstance(switches, dict) else switches
 
     def build(self, var_list):
         if self.built:
@@ -302,7 +303,7 @@ class SwitchedMAMGD(keras.optimizers.Optimizer):
     def get_config(self):
         config = super().get_config()
         config.update(beta_1=self.beta_1, beta_2=self.beta_2, k=self.k,
-                      epsilon=self.epsilon)
+                      epsilon=self.epsilon, switches=dataclasses.asdict(self.switches))
         return config
 
 

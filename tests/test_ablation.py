@@ -223,3 +223,20 @@ def test_network_ablation_smoke(keras):
     summary = A.network_summary(history).set_index("optimizer")
     assert summary.loc[reg.CODE, "change_vs_reference"] == 0
     assert summary["n_seeds"].eq(1).all()
+
+
+def test_switched_optimizer_config_round_trips_its_switches():
+    """get_config names the switches (the run cache keys on the config, and a
+    saved model must restore the same rule)."""
+    from companion.switched import AUTHORS_CODE, SwitchedMAMGD
+
+    switches = AUTHORS_CODE.replace(adam_sqrt=True, listing_betas=True)
+    original = SwitchedMAMGD(learning_rate=0.01, k=0.2, switches=switches)
+    config = original.get_config()
+    restored = SwitchedMAMGD.from_config(config)
+    assert restored.switches == switches
+    assert restored.get_config() == config
+    other = SwitchedMAMGD(learning_rate=0.01, k=0.2,
+                          switches=AUTHORS_CODE.replace(curvature=True)).get_config()
+    assert {k: v for k, v in other.items() if k != "name"} != {
+        k: v for k, v in config.items() if k != "name"}

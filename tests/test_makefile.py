@@ -265,9 +265,9 @@ def test_scanner_on_the_project():
 
 def test_scanner_needs_only_the_standard_library(tmp_path):
     # the runner and the two companion modules it imports at the top
-    runner_imports = {"companion.progress", "companion.paths"}
+    runner_imports = {"companion.progress", "companion.paths", "companion.quiet"}
     for module in ("companion/__init__.py", "companion/notebooks.py",
-                   "companion/progress.py", "companion/paths.py"):
+                   "companion/progress.py", "companion/paths.py", "companion/quiet.py"):
         tree = ast.parse((ROOT / module).read_text())
         for node in tree.body:  # module level: what `python3 -m` imports
             if isinstance(node, ast.Import):

@@ -413,6 +413,12 @@ def test_cached_runs_are_the_trained_runs(tmp_path):
     assert N.history_key(task, data, other_k, 5, task.epochs)[0] != key
     assert N.history_key(task, data, mamgd, 6, task.epochs)[0] != key
     assert N.history_key(task, data, mamgd, 5, task.epochs + 1)[0] != key
+    # the switched rules differ only in their switches: each has its own key
+    switched = {N.history_key(task, data, N.OptimizerSpec(label, (
+        ("learning_rate", N.LEARNING_RATE), ("k", k))), 5, task.epochs)[0]
+        for label in (registry.CODE, registry.CODE_CURVATURE, registry.CODE_SQRT,
+                      registry.ALGORITHM6_NO_CURVATURE, registry.ALGORITHM6_LABEL)}
+    assert len(switched) == 5
     # a run under another label is read from the cache, under its own label
     relabelled, _ = N.train_seeds(task, data, [ablation_label], [5], verbose=0,
                                   cache_dir=tmp_path)
