@@ -67,16 +67,23 @@ def _as_user():
     return None
 
 
+def _skip(reason):
+    """Skip, or fail where the server must run (.ci/run sets MAMGD_REQUIRE_POSTGRES)."""
+    if os.environ.get("MAMGD_REQUIRE_POSTGRES"):
+        pytest.fail(f"MAMGD_REQUIRE_POSTGRES is set but {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
 def postgres_url():
     if not (BIN / "initdb").exists():
-        pytest.skip(f"PostgreSQL server binaries not found in {BIN}: install Debian's "
+        _skip(f"PostgreSQL server binaries not found in {BIN}: install Debian's "
                     "postgresql package (.ci/run does) or set MAMGD_POSTGRES_BIN.")
     prefix, user = [], None
     if os.geteuid() == 0:
         found = _as_user()
         if found is None:
-            pytest.skip("running as root and no unprivileged user (postgres, nobody) to run "
+            _skip("running as root and no unprivileged user (postgres, nobody) to run "
                         "the PostgreSQL server as")
         prefix, user = found
     folder = Path(tempfile.mkdtemp(prefix="mamgd-postgres-"))
@@ -102,7 +109,7 @@ def postgres_url():
             detail = getattr(error, "stderr", "") or ""
             if log.exists():
                 detail += log.read_text(errors="replace")[-1500:]
-            pytest.skip(f"the PostgreSQL server could not be started: {error}\n{detail}")
+            _skip(f"the PostgreSQL server could not be started: {error}\n{detail}")
         yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
     finally:
         if started:
