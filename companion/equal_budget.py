@@ -787,9 +787,9 @@ def fill_study(study, objective, n_trials, seed=0, worker_index=0, sampler="tpe"
       ``(seed, worker_index, finished trials)``; one worker (index 0) gives a
       study that depends on the seed alone. ``shared``: other workers fill the
       study at the same time (TPE's constant liar on).
-    * ``sampler="design"``: the study's creator enqueues the
-      :func:`design_points` of ``label``; workers take them with Optuna's
-      atomic WAITING -> RUNNING transition and never sample anything else.
+    * ``sampler="design"``: the study was made by :func:`open_design_study`,
+      which enqueued its :func:`design_points`; workers take them with
+      Optuna's atomic WAITING -> RUNNING transition and sample nothing else.
 
     Several processes may run this on one study: each counts finished plus
     running trials before a new one and stops at ``n_trials``; a trial created
@@ -1176,6 +1176,8 @@ def run(config, storage=None, workers=2, data_dir=None, poll=0.5, describe="equa
     queue = open_queue(config, store)
     requeue(queue, _dead_local_owner)
     total = len(work_items(config))
+    if len(queue_state(queue)["done"]) == total:
+        workers = 0  # nothing left to do: read the results back
     if workers == 0:
         if any(get_problem(p).kind == NETWORK for p in config.problems):
             networks.configure_determinism(1)

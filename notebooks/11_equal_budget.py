@@ -1,7 +1,8 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.format_version,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -48,7 +49,7 @@
 quick = False  # smoke run: few trials, few steps, 3 epochs on a subset of the network data
 seed = 0  # seeds the samplers, the start points and the networks (re-runs: seed+1, ...)
 seeds = 5  # network re-runs of each best setting (quick: 1)
-figures_dir = None  # None: build/interactive/11_equal_budget/ (the Makefile passes figures/)
+figures_dir = None  # None: build/interactive/11_equal_budget/ (a hand run never touches figures/); make passes figures/
 data_dir = None  # dataset folder (default: $MAMGD_DATA_DIR, else data/)
 workers = 2  # worker processes started here (0: run the items in this process)
 storage = None  # journal file or SQLAlchemy URL; None: $MAMGD_EQUAL_BUDGET_STORAGE, else data/equal_budget.journal
@@ -60,10 +61,7 @@ optimizers = None  # None: all 8; or a list of registry labels (must include "Ad
 # %%
 from companion import parameters
 
-quick = parameters.boolean("quick", quick)
-seed = parameters.integer("seed", seed)
-seeds = parameters.positive_int("seeds", seeds)
-data_dir = parameters.optional_path("data_dir", data_dir)
+figures_dir = parameters.standard("11_equal_budget", quick, seed, seeds, data_dir, figures_dir)
 workers = parameters.integer("workers", workers, minimum=0)
 storage = parameters.optional_path("storage", storage)
 function_trials = parameters.optional_positive_int("function_trials", function_trials)
@@ -75,7 +73,6 @@ if problems is not None:
     problems = parameters.subset("problems", problems, eb.PROBLEM_NAMES)
 if optimizers is not None:
     optimizers = parameters.subset("optimizers", optimizers, eb.OPTIMIZERS)
-figures_dir = parameters.output_dir(figures_dir, "11_equal_budget")
 
 # %%
 from IPython.display import Markdown, display

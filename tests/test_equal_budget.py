@@ -450,7 +450,7 @@ def test_quick_notebook(tmp_path, monkeypatch):
     figures_dir = tmp_path / "figures"
     published = notebooks.execute(
         REPO / "notebooks" / "11_equal_budget.py", tmp_path / "11.ipynb", figures_dir,
-        parameters={"quick": True, "seeds": 5, "problems": problems,
+        parameters={"quick": True, "seeds": 5, "problems": problems, "workers": 1,
                     "optimizers": [registry.MAMGD, registry.ADAM]})
     names = {p.relative_to(figures_dir).as_posix() for p in published}
     expected = {f"tables/equal_budget.{ext}" for ext in ("csv", "tex", "md")}
