@@ -75,6 +75,7 @@ if optimizers is not None:
     optimizers = parameters.subset("optimizers", optimizers, eb.OPTIMIZERS)
 
 # %%
+import pandas as pd
 from IPython.display import Markdown, display
 
 from companion import artifacts, figures
@@ -127,7 +128,8 @@ artifacts.write_text(tables_dir / f"{eb.TRIALS_STEM}.csv",
                                            lineterminator="\n"))
 shown = table[["problem", "optimizer", "trials", "best_learning_rate", "best_k", "seeds",
                "mean", "ci_low", "ci_high", "verdict_vs_adam", "defaults_mean"]]
-shown.style.format(precision=4).hide(axis="index")
+with pd.option_context("display.float_format", "{:.4g}".format, "display.max_rows", 200):
+    display(shown)
 
 # %% [markdown]
 # ## The answer
@@ -147,7 +149,7 @@ parts = {"functions": eb.verdict_counts(table, eb.FUNCTION),
          "defaults": eb.verdict_counts(table, column="defaults_verdict_vs_adam")}
 for name, part in parts.items():
     display(Markdown(f"**{name}**"))
-    display(part.style.hide(axis="index"))
+    display(part)
 
 # %% [markdown]
 # ## Performance profile
