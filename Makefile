@@ -6,6 +6,7 @@
 #   make lab             JupyterLab on the project (notebooks/*.py open as notebooks)
 #   make site            static HTML site of the executed notebooks and figures (build/site)
 #   make dashboard       optuna-dashboard on the k-search studies (data/studies.journal)
+#   make equal-budget    notebook 11: equal tuning budget (WORKERS=2, STORAGE=journal or URL)
 #   make functions       Tables 1-6 / Figures 1-6, k search, trajectories
 #   make networks        Tables 7-11 / Figures 7-11 (seeds: SEEDS=5)
 #   make report          figures/tables/paper_vs_reproduced.csv and figures/REPORT.md
@@ -69,7 +70,7 @@ K_SENSITIVITY := $(FIGURES)/tables/k_sensitivity.csv
 NOTEBOOK_DEPS := build/notebook-deps.mk
 
 .PHONY: all test test-torch venv reproduce run-times functions networks report data \
-	benchmark lock clean-quick help lab site dashboard
+	benchmark lock clean-quick help lab site dashboard equal-budget
 .DELETE_ON_ERROR:
 
 help:
@@ -127,6 +128,14 @@ $(NETWORK_NOTEBOOKS:%=$(EXECUTED)/%.ipynb): $(EXECUTED)/%.ipynb: $(NETWORK_TEMPL
 $(K_SENSITIVITY): $(EXECUTED)/02_decay_search.ipynb
 	@test -f $@ || { echo "$@ is missing: notebook 02 writes it (rm $< and rerun make)" >&2; exit 1; }
 $(EXECUTED)/09_curvature_ablation.ipynb: $(K_SENSITIVITY)
+# Equal-budget comparison (notebook 11): WORKERS processes fill the Optuna studies;
+# STORAGE: a journal file or an SQLAlchemy URL (default data/equal_budget.journal).
+# Other machines join with: .venv/bin/python -m companion.equal_budget worker --storage URL
+WORKERS ?= 2
+STORAGE ?=
+$(EXECUTED)/11_equal_budget.ipynb: RUN_NOTEBOOK += -p workers $(WORKERS) $(if $(STORAGE),-p storage '$(STORAGE)',)
+equal-budget: $(EXECUTED)/11_equal_budget.ipynb
+
 functions: $(FUNCTION_NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
 networks: $(NETWORK_NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
 
