@@ -69,7 +69,7 @@ K_SENSITIVITY := $(FIGURES)/tables/k_sensitivity.csv
 # What each executed notebook depends on (see "Notebooks" below).
 NOTEBOOK_DEPS := build/notebook-deps.mk
 
-.PHONY: all test test-torch venv reproduce run-times functions networks report data \
+.PHONY: all test test-torch venv pipeline-path reproduce run-times functions networks report data \
 	benchmark lock clean-quick help lab site dashboard equal-budget
 .DELETE_ON_ERROR:
 
@@ -82,8 +82,16 @@ $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --no-deps -r requirements.lock
-	$(PY) -m pip install --quiet --no-deps -e ".[companion]"
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(MAKE) --no-print-directory pipeline-path PY=$(PY)
 	@touch $@
+
+# The paper pipeline (mamgd_paper/) is not in the library's wheel: it runs from
+# this checkout, put on the interpreter's path by a .pth file (conda users:
+# `make pipeline-path PY=python`).
+pipeline-path:
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "mamgd_paper.pth").write_text("$(CURDIR)\n")'
+
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup -q
@@ -98,21 +106,21 @@ test-torch: $(STAMP)
 # ---- Notebooks ------------------------------------------------------------
 # An executed notebook is rerun when its source, a companion module it imports
 # (transitively, with the data files those modules read) or the library
-# mamgd/*.py changes; nothing else (editing companion/report.py reruns none).
+# mamgd/*.py changes; nothing else (editing mamgd_paper/audit/report.py reruns none).
 # The scanner reads the sources with Python's ast module only, so the system
 # python3 runs it before the venv exists; its rules go to $(NOTEBOOK_DEPS),
 # rewritten when a source, a companion module or one of the folders changes.
-$(NOTEBOOK_DEPS): $(NOTEBOOK_SOURCES) $(NETWORK_TEMPLATE) $(wildcard companion/*.py mamgd/*.py) \
-		Makefile notebooks companion mamgd
-	$(PYTHON) -m companion.notebooks deps --output $@ \
+$(NOTEBOOK_DEPS): $(NOTEBOOK_SOURCES) $(NETWORK_TEMPLATE) $(shell find mamgd_paper -name '*.py' -o -name '*.csv') \
+		$(wildcard mamgd/*.py) Makefile notebooks $(shell find mamgd_paper -type d -not -name __pycache__) mamgd
+	$(PYTHON) -m mamgd_paper.runner.notebooks deps --output $@ \
 		$(foreach nb,$(NOTEBOOKS),'$$(EXECUTED)/$(nb).ipynb=$(call notebook_source,$(nb))')
 
 # Goals that run no notebook neither read nor make it.
-ifneq ($(filter-out help test test-torch venv report data benchmark lock clean-quick lab site dashboard run-times,$(or $(MAKECMDGOALS),help)),)
+ifneq ($(filter-out help test test-torch venv pipeline-path report data benchmark lock clean-quick lab site dashboard run-times,$(or $(MAKECMDGOALS),help)),)
 include $(NOTEBOOK_DEPS)
 endif
 
-RUN_NOTEBOOK = $(PY) -m companion.notebooks $< $@ --figures-dir $(FIGURES) \
+RUN_NOTEBOOK = $(PY) -m mamgd_paper.runner.notebooks $< $@ --figures-dir $(FIGURES) \
 	-p quick $(QUICK_PARAM) -p seeds $(SEEDS)
 
 $(EXECUTED)/%.ipynb: notebooks/%.py | $(STAMP)
@@ -121,7 +129,7 @@ $(EXECUTED)/%.ipynb: notebooks/%.py | $(STAMP)
 $(NETWORK_NOTEBOOKS:%=$(EXECUTED)/%.ipynb): $(EXECUTED)/%.ipynb: $(NETWORK_TEMPLATE) | $(STAMP)
 	$(RUN_NOTEBOOK) -p table $(call network_table,$*)
 
-# Notebook 02 writes $(K_SENSITIVITY), notebook 09 reads it. companion.notebooks
+# Notebook 02 writes $(K_SENSITIVITY), notebook 09 reads it. mamgd_paper.runner.notebooks
 # gives every file a notebook publishes the executed notebook's mtime, so the
 # table is never older than 02's .ipynb and this recipe runs only after 02 has
 # rerun (then 09 reruns too), or to say that the table is missing.
@@ -130,7 +138,7 @@ $(K_SENSITIVITY): $(EXECUTED)/02_decay_search.ipynb
 $(EXECUTED)/09_curvature_ablation.ipynb: $(K_SENSITIVITY)
 # Equal-budget comparison (notebook 11): WORKERS processes fill the Optuna studies;
 # STORAGE: a journal file or an SQLAlchemy URL (default data/equal_budget.journal).
-# Other machines join with: .venv/bin/python -m companion.equal_budget worker --storage URL
+# Other machines join with: .venv/bin/python -m mamgd_paper.experiments.equal_budget.equal_budget worker --storage URL
 WORKERS ?= 2
 STORAGE ?=
 $(EXECUTED)/11_equal_budget.ipynb: RUN_NOTEBOOK += -p workers $(WORKERS) $(if $(STORAGE),-p storage '$(STORAGE)',)
@@ -146,17 +154,17 @@ endif
 reproduce: $(EXECUTED_ALL)
 	$(MAKE) --no-print-directory report
 	@echo "make reproduce: $$(( $$(date +%s) - $(REPRODUCE_START) )) s wall clock; the notebooks it ran:"
-	@$(PY) -m companion.notebooks times
+	@$(PY) -m mamgd_paper.runner.notebooks times
 
 run-times: $(STAMP)
-	$(PY) -m companion.notebooks times
+	$(PY) -m mamgd_paper.runner.notebooks times
 
 report: $(STAMP)
-	$(PY) -m companion.quiet companion.report --figures-dir $(FIGURES) --executed-dir $(EXECUTED) \
+	$(PY) -m mamgd_paper.runner.quiet mamgd_paper.audit.report --figures-dir $(FIGURES) --executed-dir $(EXECUTED) \
 		$(if $(MAMGD_DATA_DIR),--data-dir $(MAMGD_DATA_DIR),)
 
 data: $(STAMP)
-	$(PY) -m companion.datasets fetch $(if $(MAMGD_DATA_DIR),--data-dir $(MAMGD_DATA_DIR),)
+	$(PY) -m mamgd_paper.datasets.datasets fetch $(if $(MAMGD_DATA_DIR),--data-dir $(MAMGD_DATA_DIR),)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/optimizer_speed.py
@@ -183,9 +191,9 @@ lab: $(STAMP) $(LAB_SETTINGS)
 	$(PY) -m jupyter lab --notebook-dir=. --ServerApp.root_dir=.
 
 site: $(STAMP)
-	$(PY) -m companion.site --output build/site
+	$(PY) -m mamgd_paper.site.site --output build/site
 
 STUDIES ?= data/studies.journal
 dashboard: $(STAMP)
 	@test -f $(STUDIES) || { echo "$(STUDIES) does not exist: run notebook 02 first (make functions)" >&2; exit 1; }
-	$(PY) -m companion.search dashboard --storage $(STUDIES)
+	$(PY) -m mamgd_paper.experiments.ksearch.search dashboard --storage $(STUDIES)

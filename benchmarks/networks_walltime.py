@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from companion import networks  # noqa: E402
+from mamgd_paper.experiments.networks import networks  # noqa: E402
 
 
 def time_task(task, seed, quick, data_dir, threads):

@@ -16,9 +16,26 @@ Modules:
   optimizer of the paper (the test oracles);
 * :mod:`mamgd.functions`: the paper's test functions with analytic gradients.
 
-Dependencies: ``keras`` and ``numpy`` only. The experiments that reproduce the
-paper live in the separate ``companion`` package of the repository.
+Dependencies: ``keras`` and ``numpy`` only, plus one Keras backend
+(TensorFlow, JAX or PyTorch, chosen with ``KERAS_BACKEND``). The experiments
+that reproduce the paper live in the repository's ``mamgd_paper`` pipeline,
+which is not part of this package.
 """
+
+import os as _os
+
+try:
+    import keras as _keras  # noqa: F401
+except ModuleNotFoundError as _error:  # keras is there, its backend is not
+    if _error.name not in ("tensorflow", "jax", "torch"):
+        raise
+    _backend = _os.environ.get("KERAS_BACKEND", "tensorflow")
+    raise ImportError(
+        f"mamgd needs Keras with a backend, and Keras's backend {_backend!r} "
+        f"(KERAS_BACKEND) is not installed ({_error.name} is missing). Install one: "
+        "`pip install tensorflow`, or `pip install jax` and set KERAS_BACKEND=jax, or "
+        "`pip install torch` and set KERAS_BACKEND=torch."
+    ) from None
 
 from mamgd import functions, reference
 from mamgd.optimizers import DEFAULT_K, VARIANTS, AdaExp, MAMGD

@@ -51,8 +51,12 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from mamgd import functions
-from companion import artifacts, figures, paper, parameters, registry
-from companion import function_experiments as fe
+from mamgd_paper.core import artifacts
+from mamgd_paper.experiments.functions import figures
+from mamgd_paper.paper import published as paper
+from mamgd_paper.core import parameters
+from mamgd_paper.paper import registry
+from mamgd_paper.experiments.functions import tables as fe
 
 figures_dir = parameters.standard("01_test_functions", quick, seed, seeds, data_dir, figures_dir)
 tables_dir = figures_dir / "tables"
@@ -191,6 +195,6 @@ display(Markdown("\n".join(lines)))
 # %%
 from pathlib import Path as _Path
 
-from companion.artifacts import display_figures
+from mamgd_paper.core.artifacts import display_figures
 
 display_figures(_Path(figures_dir).glob("*.png"));

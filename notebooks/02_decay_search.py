@@ -56,7 +56,12 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from mamgd import functions
-from companion import artifacts, figures, paper, parameters, registry, search
+from mamgd_paper.core import artifacts
+from mamgd_paper.experiments.functions import figures
+from mamgd_paper.paper import published as paper
+from mamgd_paper.core import parameters
+from mamgd_paper.paper import registry
+from mamgd_paper.experiments.ksearch import search
 
 figures_dir = parameters.standard("02_decay_search", quick, seed, seeds, data_dir, figures_dir)
 parameters.optional_positive_int("n_trials", n_trials)
@@ -81,8 +86,8 @@ def with_int_text(frame):
 # One study per function, one worker each; the six run concurrently in
 # threads on one storage object (the storage syncs every write to disk, and
 # the threads overlap those waits). Several processes can also fill a study
-# together: `python -m companion.search worker --function sphere --worker-index 1`
-# (see `companion.search`).
+# together: `python -m mamgd_paper.experiments.ksearch.search worker --function sphere --worker-index 1`
+# (see `mamgd_paper.experiments.ksearch.search`).
 
 # %%
 studies = search.run_search(paper_functions, storage=storage, n_trials=n_trials, seed=seed)
@@ -257,6 +262,6 @@ print(f"{len(writer.saved)} figure files written")
 # %%
 from pathlib import Path as _Path
 
-from companion.artifacts import display_figures
+from mamgd_paper.core.artifacts import display_figures
 
 display_figures(_Path(figures_dir).glob("*.png"));

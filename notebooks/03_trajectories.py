@@ -45,7 +45,10 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from mamgd import functions
-from companion import artifacts, figures, parameters, trajectories
+from mamgd_paper.core import artifacts
+from mamgd_paper.experiments.functions import figures
+from mamgd_paper.core import parameters
+from mamgd_paper.experiments.trajectories import trajectories
 
 figures_dir = parameters.standard("03_trajectories", quick, seed, seeds, data_dir, figures_dir)
 if function_names is not None:
@@ -112,6 +115,6 @@ display(Markdown("\n".join(lines)))
 # %%
 from pathlib import Path as _Path
 
-from companion.artifacts import display_figures
+from mamgd_paper.core.artifacts import display_figures
 
 display_figures(_Path(figures_dir).glob("*.png"));

@@ -31,11 +31,11 @@
 # and a fourth: is the tuned k specific to the step count it was tuned at?
 #
 # Everything on the test functions uses the float32 NumPy rule
-# `companion.ablation.mamgd_switched`, in which each difference is a switch (all
+# `mamgd_paper.experiments.ablation.ablation.mamgd_switched`, in which each difference is a switch (all
 # off = `reference.mamgd("authors_code")` bit for bit, the four of Algorithm 6
 # on = `reference.mamgd("algorithm6")` bit for bit; `tests/test_ablation.py`),
 # with the paper's start points and learning rate 0.1. The network part uses
-# the Keras classes and `companion.networks` (same models, data, batches and
+# the Keras classes and `mamgd_paper.experiments.networks.networks` (same models, data, batches and
 # initial weights per seed as the Tables 7-11 runs).
 
 # %% tags=["parameters"]
@@ -55,13 +55,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from companion import ablation as A
-from companion import switched as SW
-from companion import ablation_figures as AF
-from companion import registry as reg
-from companion import search
-from companion.artifacts import save_figure, significant, write_table
-from companion import networks, parameters
+from mamgd_paper.experiments.ablation import ablation as A
+from mamgd_paper.experiments.ablation import switched as SW
+from mamgd_paper.experiments.ablation import figures as AF
+from mamgd_paper.paper import registry as reg
+from mamgd_paper.experiments.ksearch import search
+from mamgd_paper.core.artifacts import save_figure, write_table
+from mamgd_paper.core.formatting import significant
+from mamgd_paper.experiments.networks import networks
+from mamgd_paper.core import parameters
 from mamgd import functions as F
 
 figures_dir = parameters.standard("09_curvature_ablation", quick, seed, seeds, data_dir, figures_dir)
@@ -249,7 +251,7 @@ for f in F.PAPER_FUNCTIONS:
         grid_ks = np.concatenate([[0.0], np.geomspace(1e-3, 10, 41 if quick else 401)])
         grids[f.name] = (grid_ks, A.grid_errors(f, grid_ks))
 source = (f"notebook 02's sensitivity table {sensitivity_path.name}"
-          if sensitivity is not None else "computed here (companion.ablation.grid_errors)")
+          if sensitivity is not None else "computed here (mamgd_paper.experiments.ablation.ablation.grid_errors)")
 print("k grid source:", source)
 spec = pd.concat([A.k_specificity(f, *grids[f.name][:1], errors=grids[f.name][1])
                   for f in F.PAPER_FUNCTIONS], ignore_index=True)
@@ -273,7 +275,7 @@ save_figure(fig, figures_dir, A.K_SPECIFICITY_STEM, dpi=dpi)
 #
 # `authors_code`, `algorithm6`, AdaExp, Adam and AMSGrad, plus the authors'
 # code with the curvature switched on, with Adam's square root, and with
-# k = 0 (Keras: `companion.ablation.keras_optimizer`, equal to the NumPy rule bit
+# k = 0 (Keras: `mamgd_paper.experiments.ablation.ablation.keras_optimizer`, equal to the NumPy rule bit
 # for bit on the test functions), on the paper's network tasks `network_tables`
 # (Table 7: y = x^2 + x - 1, 15 epochs, batch 32; Table 11: Boston housing, 20
 # epochs, batch 1), every optimizer with the same initial weights and batches
@@ -348,6 +350,6 @@ if histories:
 # %%
 from pathlib import Path as _Path
 
-from companion.artifacts import display_figures
+from mamgd_paper.core.artifacts import display_figures
 
 display_figures(_Path(figures_dir).glob("*.png"));

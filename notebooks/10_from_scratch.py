@@ -29,7 +29,7 @@
 #    Adam (92.18% training accuracy, final loss 0.2810) beside Keras's Adam on
 #    the same set-up (92.71% training, 92.64% validation accuracy). Here the
 #    same network is trained with `mamgd.reference.adam` (the NumPy training
-#    loop is `companion.scratch`), with Keras's built-in Adam from the same initial
+#    loop is `mamgd_paper.experiments.scratch.scratch`), with Keras's built-in Adam from the same initial
 #    weights and the same minibatches, and then with the from-scratch MAMGD.
 
 # %% tags=["parameters"]
@@ -50,11 +50,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from companion import figures as mfig
-from companion import registry as reg
-from companion import scratch as S
-from companion.artifacts import save_figure, significant, write_table
-from companion import parameters
+from mamgd_paper.experiments.functions import figures as mfig
+from mamgd_paper.paper import registry as reg
+from mamgd_paper.experiments.scratch import scratch as S
+from mamgd_paper.core.artifacts import save_figure, write_table
+from mamgd_paper.core.formatting import significant
+from mamgd_paper.core import parameters
 from mamgd import reference as R
 
 figures_dir = parameters.standard("10_from_scratch", quick, seed, seeds, data_dir, figures_dir)
@@ -169,6 +170,6 @@ save_figure(fig, figures_dir, S.MNIST_STEM, dpi=dpi)
 # %%
 from pathlib import Path as _Path
 
-from companion.artifacts import display_figures
+from mamgd_paper.core.artifacts import display_figures
 
 display_figures(_Path(figures_dir).glob("*.png"));

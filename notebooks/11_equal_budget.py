@@ -41,8 +41,8 @@
 # * **One-shot row**: every optimizer at its defaults, no tuning (`defaults_*` columns).
 #
 # The trials live in Optuna studies in a storage that any number of worker processes
-# fill, on this machine or others (`python -m companion.equal_budget worker --storage
-# URL`; see `companion/equal_budget.py`). Running this notebook again with the storage
+# fill, on this machine or others (`python -m mamgd_paper.experiments.equal_budget.equal_budget worker --storage
+# URL`; see `mamgd_paper/experiments/equal_budget/equal_budget.py`). Running this notebook again with the storage
 # in place runs only what is missing.
 
 # %% tags=["parameters"]
@@ -59,7 +59,7 @@ problems = None  # None: all 13; or a list of problem names
 optimizers = None  # None: all 8; or a list of registry labels (must include "Adam")
 
 # %%
-from companion import parameters
+from mamgd_paper.core import parameters
 
 figures_dir = parameters.standard("11_equal_budget", quick, seed, seeds, data_dir, figures_dir)
 workers = parameters.integer("workers", workers, minimum=0)
@@ -67,7 +67,7 @@ storage = parameters.optional_path("storage", storage)
 function_trials = parameters.optional_positive_int("function_trials", function_trials)
 network_trials = parameters.optional_positive_int("network_trials", network_trials)
 
-from companion import equal_budget as eb
+from mamgd_paper.experiments.equal_budget import equal_budget as eb
 
 if problems is not None:
     problems = parameters.subset("problems", problems, eb.PROBLEM_NAMES)
@@ -78,8 +78,9 @@ if optimizers is not None:
 import pandas as pd
 from IPython.display import Markdown, display
 
-from companion import artifacts, figures
-from companion import equal_budget_figures as ebf
+from mamgd_paper.core import artifacts
+from mamgd_paper.experiments.functions import figures
+from mamgd_paper.experiments.equal_budget import figures as ebf
 
 config = eb.make_config(quick=quick, seed=seed, seeds=seeds, function_trials=function_trials,
                         network_trials=network_trials, problems=problems, optimizers=optimizers)
@@ -210,6 +211,6 @@ print(f"{len(writer.saved)} figure files written")
 # ## Figures of this notebook
 
 # %%
-from companion.artifacts import display_figures
+from mamgd_paper.core.artifacts import display_figures
 
 display_figures(sorted(figures_dir.glob("equal_budget_*.png")));

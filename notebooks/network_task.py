@@ -21,7 +21,7 @@
 # `notebooks/executed/04_approximation.ipynb` ... `08_boston_housing.ipynb`.
 # Everything specific to a table (the paper's protocol, what is held out, the
 # smoke run's sizes, the notes) is written from the table's declaration in
-# `companion/networks.py` (`networks.TASKS[table]`, `networks.describe`).
+# `mamgd_paper/experiments/networks/networks.py` (`networks.TASKS[table]`, `networks.describe`).
 
 # %% tags=["parameters"]
 table = 8  # the paper's table: 7, 8, 9, 10 or 11
@@ -35,8 +35,10 @@ verbose = None  # None: progress bars in Jupyter, quiet under Papermill; or 0/1/
 # %%
 from IPython.display import Markdown, display
 
-from companion import network_figures, networks, parameters
-from companion.paper import paper_table
+from mamgd_paper.experiments.networks import figures as network_figures
+from mamgd_paper.experiments.networks import networks
+from mamgd_paper.core import parameters
+from mamgd_paper.paper.published import paper_table
 
 parameters.choice("table", table, sorted(networks.TASKS))
 parameters.choice("verbose", verbose, (None, 0, 1, 2))
@@ -118,6 +120,6 @@ display(Markdown(f"**{outputs['verdict']}**" if result.ran
 # %%
 from pathlib import Path as _Path
 
-from companion.artifacts import display_figures
+from mamgd_paper.core.artifacts import display_figures
 
 display_figures(_Path(figures_dir).glob("*.png"));

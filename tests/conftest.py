@@ -13,7 +13,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 ROOT = Path(__file__).resolve().parents[1]
 #: The published numbers as the package ships them, and the copy typed from the
 #: paper that tests compare it with when it sits beside the repository.
-PAPER_TABLES = ROOT / "companion" / "data" / "paper_tables.csv"
+PAPER_TABLES = ROOT / "mamgd_paper" / "paper" / "paper_tables.csv"
 SOURCE_PAPER_TABLES = ROOT.parent / "shared" / "paper" / "paper_tables.csv"
 
 

@@ -1,4 +1,4 @@
-"""companion.ablation: the switched MAMGD rule and the ablation's measurements.
+"""mamgd_paper.experiments.ablation.ablation: the switched MAMGD rule and the ablation's measurements.
 
 The anchor: every switch off is ``reference.mamgd("authors_code")`` bit for
 bit, the four switches of Algorithm 6 on are ``reference.mamgd("algorithm6")``
@@ -10,10 +10,10 @@ import math
 import numpy as np
 import pytest
 
-from companion import artifacts
-from companion import registry as reg
-from companion import ablation as A
-from companion import switched as SW
+from mamgd_paper.core import artifacts, formatting
+from mamgd_paper.paper import registry as reg
+from mamgd_paper.experiments.ablation import ablation as A
+from mamgd_paper.experiments.ablation import switched as SW
 from mamgd import functions as F
 from mamgd import reference as R
 
@@ -172,7 +172,7 @@ def test_k_range_and_specificity():
 def test_significant_formats_floats_only():
     import pandas as pd
 
-    out = artifacts.significant(pd.DataFrame({"a": [1.5e-12, 2.0], "b": [1, 2], "c": ["x", "y"]}))
+    out = formatting.significant(pd.DataFrame({"a": [1.5e-12, 2.0], "b": [1, 2], "c": ["x", "y"]}))
     assert list(out["a"]) == ["1.5e-12", "2"] and list(out["b"]) == [1, 2]
 
 
@@ -182,7 +182,7 @@ def keras():
 
 
 def test_keras_switched_equals_numpy(keras):
-    from companion import function_experiments as FE
+    from mamgd_paper.experiments.functions import tables as FE
 
     f = F.BOOTH
     for name in ("authors_code", "algorithm6", "code+curvature_from_zero", "code+adam_sqrt",
@@ -199,7 +199,7 @@ def test_keras_switched_equals_numpy(keras):
 
 def test_keras_switched_is_the_package_mamgd(keras):
     from mamgd import MAMGD
-    from companion import function_experiments as FE
+    from mamgd_paper.experiments.functions import tables as FE
 
     f = F.THREE_HUMP_CAMEL
     for variant, sw in (("authors_code", SW.AUTHORS_CODE), ("algorithm6", SW.ALGORITHM6)):
@@ -209,7 +209,7 @@ def test_keras_switched_is_the_package_mamgd(keras):
 
 
 def test_network_ablation_smoke(keras):
-    from companion import networks
+    from mamgd_paper.experiments.networks import networks
 
     task = networks.TASKS[7]
     data = task.prepare(task.load(), quick=True)
@@ -228,7 +228,7 @@ def test_network_ablation_smoke(keras):
 def test_switched_optimizer_config_round_trips_its_switches():
     """get_config names the switches (the run cache keys on the config, and a
     saved model must restore the same rule)."""
-    from companion.switched import AUTHORS_CODE, SwitchedMAMGD
+    from mamgd_paper.experiments.ablation.switched import AUTHORS_CODE, SwitchedMAMGD
 
     switches = AUTHORS_CODE.replace(adam_sqrt=True, listing_betas=True)
     original = SwitchedMAMGD(learning_rate=0.01, k=0.2, switches=switches)

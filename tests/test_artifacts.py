@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from companion import artifacts  # noqa: E402
+from mamgd_paper.core import artifacts  # noqa: E402
 
 
 def test_atomic_path_leaves_the_old_file_when_writing_fails(tmp_path):

@@ -1,6 +1,6 @@
 """Notebooks 09 (curvature ablation) and 10 (from-scratch references), quick mode.
 
-Each runs headlessly through :func:`companion.notebooks.execute` into a temporary
+Each runs headlessly through :func:`mamgd_paper.runner.notebooks.execute` into a temporary
 folder and must publish its figures and tables; quick mode must stay fast.
 """
 
@@ -8,14 +8,14 @@ folder and must publish its figures and tables; quick mode must stay fast.
 import pandas as pd
 import pytest
 
-from companion import ablation as A
-from companion import scratch as S
+from mamgd_paper.experiments.ablation import ablation as A
+from mamgd_paper.experiments.scratch import scratch as S
 from conftest import ROOT
 
 
 
 def _execute(tmp_path, name, **parameters):
-    from companion.notebooks import execute
+    from mamgd_paper.runner.notebooks import execute
 
     output = tmp_path / f"{name}.ipynb"
     figures = tmp_path / "figures"
@@ -46,7 +46,7 @@ def test_09_curvature_ablation_quick(tmp_path):
 
 @pytest.mark.slow
 def test_10_from_scratch_quick(tmp_path):
-    from companion import datasets
+    from mamgd_paper.datasets import datasets
 
     if not datasets.is_available("mnist"):
         pytest.skip("mnist.npz not available (set MAMGD_DATA_DIR)")

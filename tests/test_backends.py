@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from conftest import run_python
-from companion import paper
+from mamgd_paper.paper import published as paper
 
 TABLE1_ON_BACKEND = """
 import json
 from mamgd import functions
-from companion import function_experiments
+from mamgd_paper.experiments.functions import tables as function_experiments
 table = function_experiments.reproduce_table(functions.get(1))
 print(json.dumps(table.to_dict(orient="list")))
 """
@@ -52,7 +52,7 @@ def test_algorithm6_agrees_across_tensorflow_and_jax():
     code = """
 import numpy as np, keras, mamgd
 from mamgd import functions
-from companion import function_experiments as fe
+from mamgd_paper.experiments.functions import tables as fe
 f = functions.get("booth")
 path = fe.keras_trajectory(mamgd.MAMGD(0.05, k=0.1, variant="algorithm6"), f, 15)
 print(repr(path.tolist()))

@@ -1,4 +1,4 @@
-"""Tests for companion.datasets: equality with Keras, checksums, downloads, CLI.
+"""Tests for mamgd_paper.datasets.datasets: equality with Keras, checksums, downloads, CLI.
 
 All offline. The verified files are read from $MAMGD_DATA_DIR, falling back to
 the shared fixture folder ../shared/data/keras next to the checkout. Downloads
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from companion import datasets
-from companion.datasets import ChecksumError, DatasetUnavailableError
+from mamgd_paper.datasets import datasets
+from mamgd_paper.datasets.datasets import ChecksumError, DatasetUnavailableError
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "keras"
@@ -406,7 +406,7 @@ def test_cli_fetch(tmp_path, capsys):
 def test_cli_module_entry_point():
     data_file("boston_housing.npz")
     proc = subprocess.run(
-        [sys.executable, "-m", "companion.datasets", "fetch", "boston_housing",
+        [sys.executable, "-m", "mamgd_paper.datasets.datasets", "fetch", "boston_housing",
          "--no-download", "--data-dir", str(DATA_DIR)],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )

@@ -1,4 +1,4 @@
-"""The equal-budget comparison (companion.equal_budget, notebook 11; docs/protocol.md, section 7).
+"""The equal-budget comparison (mamgd_paper.experiments.equal_budget.equal_budget, notebook 11; docs/protocol.md, section 7).
 
 Golden values come from independent computations: hand arithmetic, finite
 differences, Keras's own SGD, single-start runs of ``mamgd.reference.run``, an
@@ -19,9 +19,10 @@ import optuna
 import pandas as pd
 import pytest
 
-from companion import benchmark_functions as bf
-from companion import equal_budget as eb
-from companion import notebooks, registry
+from mamgd_paper.experiments.equal_budget import benchmark_functions as bf
+from mamgd_paper.experiments.equal_budget import equal_budget as eb
+from mamgd_paper.runner import notebooks
+from mamgd_paper.paper import registry
 from mamgd import functions as test_functions
 from mamgd import reference
 
@@ -413,7 +414,7 @@ def test_network_splits():
 
 
 def test_network_training_is_seeded_and_prunable():
-    from companion import networks
+    from mamgd_paper.experiments.networks import networks
 
     data = _boston_or_skip()
     networks.configure_determinism()

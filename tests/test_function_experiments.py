@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from companion import registry
-from companion import function_experiments as fe
+from mamgd_paper.paper import registry
+from mamgd_paper.experiments.functions import tables as fe
 from mamgd import functions, reference
-from companion import paper
+from mamgd_paper.paper import published as paper
 
 #: Published cells per table (Table 5 has 20 rows, Table 6 no SGD column).
 CELLS = {1: 75, 2: 75, 3: 75, 4: 75, 5: 100, 6: 60}

@@ -1,6 +1,6 @@
 """The test-function notebooks (01-03) run headlessly through Papermill.
 
-Each notebook runs in quick mode through :func:`companion.notebooks.execute`
+Each notebook runs in quick mode through :func:`mamgd_paper.runner.notebooks.execute`
 into a temporary folder; the test checks the files it publishes (and, for
 notebook 01, that the published tables equal the paper at 6 decimals: the
 notebook itself raises on any mismatch). A failing notebook must leave the
@@ -17,7 +17,9 @@ import pandas as pd
 import pytest
 
 from mamgd import functions
-from companion import notebooks, paper, search
+from mamgd_paper.runner import notebooks
+from mamgd_paper.paper import published as paper
+from mamgd_paper.experiments.ksearch import search
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
@@ -161,7 +163,8 @@ def _digests(directory):
 
 
 def test_figure_files_are_byte_identical_across_runs_and_workers(tmp_path):
-    from companion import figures, trajectories
+    from mamgd_paper.experiments.functions import figures
+    from mamgd_paper.experiments.trajectories import trajectories
 
     curves = pd.DataFrame({"MAMGD": [1.0, 0.5, 1e-9], "Adam": [1.0, 0.7, 0.2]})
     curves.index.name = "step"
@@ -181,7 +184,7 @@ def test_figure_files_are_byte_identical_across_runs_and_workers(tmp_path):
 
 
 def test_figure_writer_reraises_worker_errors(tmp_path):
-    from companion import figures
+    from mamgd_paper.experiments.functions import figures
 
     with pytest.raises(ValueError, match="log-uniform"):
         with figures.FigureWriter(tmp_path, processes=2) as writer:

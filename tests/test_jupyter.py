@@ -26,7 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from companion import notebooks, parameters
+from mamgd_paper.runner import notebooks
+from mamgd_paper.core import parameters
 from conftest import ROOT
 
 BIN = Path(sys.executable).parent
@@ -295,7 +296,7 @@ def test_a_stopped_run_leaves_nothing_behind(tmp_path, stop):
     output = tmp_path / "executed" / "sleeper.ipynb"
     env = dict(os.environ, TMPDIR=str(scratch_root), PYTHONPATH=str(ROOT))
     process = subprocess.Popen(
-        [sys.executable, "-m", "companion.notebooks", str(source), str(output),
+        [sys.executable, "-m", "mamgd_paper.runner.notebooks", str(source), str(output),
          "--figures-dir", str(figures), "--run-times", str(tmp_path / "times")],
         env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120

@@ -1,8 +1,8 @@
 """The library (`mamgd/`) stands alone: keras and numpy only, no experiment code.
 
 `import mamgd` is what a user of the optimizer pays for; the paper pipeline
-(`companion/`, with TensorFlow, pandas, Matplotlib, Optuna, Papermill,
-jupytext) must never come with it.
+(`mamgd_paper/`, with TensorFlow, pandas, Matplotlib, Optuna, Papermill,
+jupytext) must never come with it, neither at import time nor in the wheel.
 """
 
 import ast
@@ -11,6 +11,9 @@ import subprocess
 import sys
 import textwrap
 import tomllib
+import zipfile
+
+import pytest
 
 from conftest import ROOT
 
@@ -70,14 +73,71 @@ def test_declared_dependencies_are_keras_and_numpy():
     names = sorted(dep.split(">")[0].split("=")[0].split("[")[0].strip()
                    for dep in project["dependencies"])
     assert names == ["keras", "numpy"]
-    companion = {dep.split(">")[0].split("=")[0].strip()
-                 for dep in project["optional-dependencies"]["companion"]}
-    assert {"tensorflow", "pandas", "matplotlib", "optuna", "papermill"} <= companion
+    # The extras only name Keras backends, never the pipeline's tools.
+    extras = {dep.split(">")[0].split("=")[0].split("[")[0].strip()
+              for deps in project["optional-dependencies"].values() for dep in deps}
+    assert extras <= {"tensorflow", "jax", "torch"}
+
+
+def test_without_a_backend_import_mamgd_says_which_one_to_install():
+    code = textwrap.dedent(f"""
+        import importlib.abc, sys
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name.split(".")[0] in ("tensorflow", "jax", "torch"):
+                    raise ModuleNotFoundError("No module named " + repr(name), name=name)
+        sys.meta_path.insert(0, Block())
+        try:
+            import mamgd
+        except ImportError as error:
+            print(type(error).__name__, error)
+    """)
+    env = dict(os.environ, KERAS_BACKEND="tensorflow")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    message = result.stdout.strip()
+    assert message.startswith("ImportError mamgd needs Keras with a backend"), message
+    assert "'tensorflow' (KERAS_BACKEND) is not installed" in message
+    assert "pip install tensorflow" in message and "KERAS_BACKEND=jax" in message
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    """The wheel `pip wheel --no-deps .` builds from the repository."""
+    out = tmp_path_factory.mktemp("wheel")
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+                             "-w", str(out), str(ROOT)], capture_output=True, text=True,
+                            timeout=600, cwd=out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (path,) = out.glob("mamgd-*.whl")
+    return path
+
+
+def test_the_wheel_holds_the_library_and_its_metadata_only(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA")))
+        top_level = archive.read(next(n for n in names if n.endswith("top_level.txt")))
+    assert top_level.decode().split() == ["mamgd"]
+    assert {name.split("/")[0] for name in names} == {"mamgd", "mamgd-0.1.0.dist-info"}
+    package = sorted(n for n in names if n.startswith("mamgd/"))
+    assert package == sorted(f"mamgd/{p.name}" for p in (ROOT / "mamgd").glob("*.py"))
+    text = metadata.decode()
+    # The long description is the library's own readme, not the pipeline's README.
+    assert "Description-Content-Type: text/markdown" in text
+    long_description = text.split("\n\n", 1)[1]
+    assert long_description.strip() == (ROOT / "mamgd" / "README.md").read_text().strip()
+    assert "make reproduce" not in long_description
+    for field in ("Project-URL: Paper, https://doi.org/10.3390/technologies12090154",
+                  "License-Expression: MIT", "Classifier: Programming Language :: Python :: 3",
+                  "Requires-Dist: keras>=3.10", "Requires-Dist: numpy"):
+        assert field in text, field
 
 
 def test_library_imports_only_keras_numpy_and_itself_at_the_top():
     allowed = {"keras", "numpy", "mamgd", "math", "numbers", "dataclasses", "typing",
-               "__future__"}
+               "__future__", "os"}
     for path in sorted((ROOT / "mamgd").glob("*.py")):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
@@ -90,11 +150,15 @@ def test_library_imports_only_keras_numpy_and_itself_at_the_top():
             else:
                 continue
             assert set(roots) <= allowed, f"{path.name} imports {roots}"
-            assert node.col_offset == 0, f"{path.name}: import inside a function"
+        functions = [n for n in ast.walk(tree)
+                     if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        for function in functions:
+            nested = [n for n in ast.walk(function) if isinstance(n, (ast.Import, ast.ImportFrom))]
+            assert not nested, f"{path.name}: import inside {function.name}()"
 
 
-def test_companion_uses_no_private_names_of_the_library():
-    for path in sorted((ROOT / "companion").glob("*.py")):
+def test_the_pipeline_uses_no_private_names_of_the_library():
+    for path in sorted((ROOT / "mamgd_paper").rglob("*.py")):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mamgd"):

@@ -5,7 +5,7 @@ to a temporary folder with every executed notebook (an empty stand-in) and
 notebook 02's k-sensitivity table up to date; then ``make -n`` (never a real
 run) says which notebooks it would rerun after one file changed (``-W FILE``:
 "pretend FILE was just modified", or a real newer mtime). The dependency
-scanner (``python3 -m companion.notebooks deps``) runs for real, as make
+scanner (``python3 -m mamgd_paper.runner.notebooks deps``) runs for real, as make
 rewrites its include file even under ``-n``.
 """
 
@@ -113,17 +113,17 @@ def test_nothing_to_do_when_up_to_date(project):
 
 
 def test_report_module_reruns_no_notebook(project):
-    assert _runs(project, "-W", "companion/report.py", "reproduce") == {}
+    assert _runs(project, "-W", "mamgd_paper/audit/report.py", "reproduce") == {}
 
 
 def test_runner_change_reruns_no_notebook(project):
-    assert _runs(project, "-W", "companion/notebooks.py", "reproduce") == {}
+    assert _runs(project, "-W", "mamgd_paper/runner/notebooks.py", "reproduce") == {}
 
 
 def test_networks_module_reruns_its_importers(project):
-    runs = set(_runs(project, "-W", "companion/networks.py", "reproduce"))
+    runs = set(_runs(project, "-W", "mamgd_paper/experiments/networks/networks.py", "reproduce"))
     assert set(NETWORK) <= runs
-    assert "09_curvature_ablation" in runs  # companion.ablation imports it
+    assert "09_curvature_ablation" in runs  # mamgd_paper.experiments.ablation.ablation imports it
     assert not runs & FUNCTION
 
 
@@ -157,8 +157,8 @@ def test_reproduce_starts_the_longest_notebooks_first(project):
 
 
 def test_paper_tables_rerun_the_notebooks_that_read_them(project):
-    runs = set(_runs(project, "-W", "companion/data/paper_tables.csv", "reproduce"))
-    assert set(NETWORK) | {"01_test_functions"} <= runs  # they import companion.paper
+    runs = set(_runs(project, "-W", "mamgd_paper/paper/paper_tables.csv", "reproduce"))
+    assert set(NETWORK) | {"01_test_functions"} <= runs  # they import mamgd_paper.paper.published
     assert "03_trajectories" not in runs
 
 
@@ -212,8 +212,8 @@ def test_goals_without_notebooks_skip_the_scanner(project):
     _set_times(project)
     include = project / "build" / "notebook-deps.mk"
     include.unlink()
-    output = _make(project, "-W", "companion/networks.py", "report")
-    assert "companion.notebooks deps" not in output and not include.exists()
+    output = _make(project, "-W", "mamgd_paper/experiments/networks/networks.py", "report")
+    assert "mamgd_paper.runner.notebooks deps" not in output and not include.exists()
     _make(project, "reproduce")  # writes it again
     assert include.is_file()
 
@@ -222,7 +222,7 @@ def test_goals_without_notebooks_skip_the_scanner(project):
 
 
 def test_scanner_follows_imports_and_data_files(tmp_path):
-    from companion.notebooks import notebook_dependencies
+    from mamgd_paper.runner.notebooks import notebook_dependencies
 
     pkg = tmp_path / "pkg"
     (pkg / "data").mkdir(parents=True)
@@ -250,24 +250,24 @@ def test_scanner_follows_imports_and_data_files(tmp_path):
 
 
 def test_scanner_on_the_project():
-    from companion.notebooks import notebook_dependencies
+    from mamgd_paper.runner.notebooks import notebook_dependencies
 
     deps = notebook_dependencies("notebooks/network_task.py", root=ROOT)
     assert deps[0] == "notebooks/network_task.py"
-    for path in ("companion/networks.py", "companion/network_figures.py",
-                 "companion/paper.py", "companion/data/paper_tables.csv",
-                 "companion/__init__.py", "mamgd/reference.py"):
+    for path in ("mamgd_paper/experiments/networks/networks.py", "mamgd_paper/experiments/networks/figures.py",
+                 "mamgd_paper/paper/published.py", "mamgd_paper/paper/paper_tables.csv",
+                 "mamgd_paper/__init__.py", "mamgd/reference.py"):
         assert path in deps
-    assert "companion/report.py" not in deps and "companion/search.py" not in deps
-    assert "companion/networks.py" in notebook_dependencies(
+    assert "mamgd_paper/audit/report.py" not in deps and "mamgd_paper/experiments/ksearch/search.py" not in deps
+    assert "mamgd_paper/experiments/networks/networks.py" in notebook_dependencies(
         "notebooks/09_curvature_ablation.py", root=ROOT)
 
 
 def test_scanner_needs_only_the_standard_library(tmp_path):
     # the runner and the two companion modules it imports at the top
-    runner_imports = {"companion.progress", "companion.paths", "companion.quiet"}
-    for module in ("companion/__init__.py", "companion/notebooks.py",
-                   "companion/progress.py", "companion/paths.py", "companion/quiet.py"):
+    runner_imports = {"mamgd_paper.core.progress", "mamgd_paper.core.paths", "mamgd_paper.runner.quiet"}
+    for module in ("mamgd_paper/__init__.py", "mamgd_paper/runner/notebooks.py",
+                   "mamgd_paper/core/progress.py", "mamgd_paper/core/paths.py", "mamgd_paper/runner/quiet.py"):
         tree = ast.parse((ROOT / module).read_text())
         for node in tree.body:  # module level: what `python3 -m` imports
             if isinstance(node, ast.Import):
@@ -284,12 +284,12 @@ def test_scanner_needs_only_the_standard_library(tmp_path):
                         or name in runner_imports), (module, name)
     # -S: no site-packages at all (no venv, no numpy)
     output = tmp_path / "deps.mk"
-    subprocess.run([sys.executable, "-S", "-m", "companion.notebooks", "deps", "--output",
+    subprocess.run([sys.executable, "-S", "-m", "mamgd_paper.runner.notebooks", "deps", "--output",
                     str(output), "$(EXECUTED)/05_mnist.ipynb=notebooks/network_task.py"],
                    cwd=ROOT, check=True, timeout=60, env={"PATH": os.environ.get("PATH", "")})
     text = output.read_text()
     assert "$(EXECUTED)/05_mnist.ipynb: \\\n    notebooks/network_task.py \\\n" in text
-    assert "    companion/networks.py \\\n" in text
+    assert "    mamgd_paper/experiments/networks/networks.py \\\n" in text
 
 
 # ---- the runner ------------------------------------------------------------
@@ -298,7 +298,7 @@ def test_scanner_needs_only_the_standard_library(tmp_path):
 def test_runner_gives_published_files_the_notebook_mtime(tmp_path):
     pytest.importorskip("papermill")
     pytest.importorskip("jupytext")
-    from companion import notebooks
+    from mamgd_paper.runner import notebooks
 
     source = tmp_path / "tiny.py"
     source.write_text(

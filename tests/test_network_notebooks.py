@@ -1,5 +1,5 @@
 """Run the network notebook template (notebooks/network_task.py) for Tables
-7-11 in quick mode through companion.notebooks.execute, as the Makefile does
+7-11 in quick mode through mamgd_paper.runner.notebooks.execute, as the Makefile does
 for notebooks/executed/04_approximation.ipynb ... 08_boston_housing.ipynb
 (``-p table N``), and check what it publishes and says.
 
@@ -18,8 +18,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from companion import networks, notebooks
-from companion.paper import paper_table
+from mamgd_paper.experiments.networks import networks
+from mamgd_paper.runner import notebooks
+from mamgd_paper.paper.published import paper_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "keras"

@@ -1,4 +1,4 @@
-"""Tests of companion.networks: the protocol of Tables 7-11, data preparation,
+"""Tests of mamgd_paper.experiments.networks.networks: the protocol of Tables 7-11, data preparation,
 determinism, verdict logic, the IMDB pipeline and its "not run" path.
 
 Real data are read from $MAMGD_DATA_DIR, falling back to ../shared/data/keras
@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from companion import networks as N
-from companion import registry
-from companion.paper import paper_table
+from mamgd_paper.experiments.networks import networks as N
+from mamgd_paper.paper import registry
+from mamgd_paper.paper.published import paper_table
 
 from conftest import run_python
 
@@ -295,7 +295,7 @@ IMDB_MEMORY_CODE = """
 import dataclasses
 import resource
 import numpy as np
-from companion import networks as N
+from mamgd_paper.experiments.networks import networks as N
 rng = np.random.default_rng(0)
 
 def part(n):  # IMDB's size: 25000 reviews of ~240 words, indices < 10000
@@ -339,7 +339,7 @@ def test_imdb_not_run_when_file_absent(tmp_path, no_download):
     assert "Table 9 not run: imdb.npz not available" in status.loc[0, "note"]
     assert "Table 9 not run: imdb.npz not available" in (out / "tables" / "table09_status.md").read_text()
     # without allow_missing the loader's error surfaces
-    from companion.datasets import DatasetUnavailableError
+    from mamgd_paper.datasets.datasets import DatasetUnavailableError
 
     with pytest.raises(DatasetUnavailableError):
         N.run_experiment(N.IMDB, seeds=1, data_dir=empty)
@@ -365,7 +365,7 @@ TINY_CODE = """
 import sys
 sys.path.insert(0, "tests")
 from test_networks import _tiny
-from companion import networks as N
+from mamgd_paper.experiments.networks import networks as N
 task, data = _tiny()
 print(N.run_experiment(task, seeds=1, first_seed=7, data=data, verbose=0)
       .history.to_csv(float_format="%.17g"))

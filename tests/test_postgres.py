@@ -6,7 +6,7 @@ with a throw-away data folder, as an unprivileged user (``initdb`` refuses root)
 and stopped at the end. The test skips, saying why, only when the server cannot
 be started. Against it:
 
-1. **Two queue workers, several studies.** Two ``python -m companion.equal_budget
+1. **Two queue workers, several studies.** Two ``python -m mamgd_paper.experiments.equal_budget.equal_budget
    worker --new`` processes start the same run at once (one creates the queue, the
    other waits for it) and share its items. Each study is filled by one worker at a
    time with the seeded TPE sampler, so every study -- every trial's parameters and
@@ -40,8 +40,8 @@ import optuna
 import pandas as pd
 import pytest
 
-from companion import equal_budget as eb
-from companion import registry
+from mamgd_paper.experiments.equal_budget import equal_budget as eb
+from mamgd_paper.paper import registry
 
 pytestmark = pytest.mark.postgres
 
@@ -124,7 +124,7 @@ def _env():
 
 
 def _start(arguments, cwd):
-    return subprocess.Popen([sys.executable, "-m", "companion.equal_budget", *arguments],
+    return subprocess.Popen([sys.executable, "-m", "mamgd_paper.experiments.equal_budget.equal_budget", *arguments],
                             cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 

@@ -25,12 +25,23 @@ def _conda_pip_pins():
     )
 
 
-def _pyproject_dependencies():
+def _declared_dependencies():
+    """The library's dependencies (pyproject.toml) and the pipeline's and tests'
+    (requirements.in), by name."""
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    names = project["dependencies"] + project["optional-dependencies"]["dev"]
+    names = list(project["dependencies"])
+    for line in (ROOT / "requirements.in").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            names.append(line.strip())
     return {re.split(r"[\[<>=!~ ]", n)[0].lower().replace("_", "-") for n in names}
+
+
+def test_requirements_in_lists_only_what_the_lock_pins():
+    lock = _lock_pins()
+    missing = sorted(name for name in _declared_dependencies() if name not in lock)
+    assert not missing, f"pin these in requirements.lock (make lock): {missing}"
 
 
 def test_environment_yml_pins_equal_the_lock_file():
@@ -41,7 +52,7 @@ def test_environment_yml_pins_equal_the_lock_file():
 
 def test_every_declared_dependency_is_pinned_in_both_install_paths():
     lock, conda = _lock_pins(), _conda_pip_pins()
-    for name in _pyproject_dependencies():
+    for name in _declared_dependencies():
         assert name in lock, f"{name} missing from requirements.lock (run `make lock`)"
         assert name in conda, f"{name} missing from environment.yml"
 
@@ -54,11 +65,25 @@ def test_installed_versions_are_the_locked_ones():
         assert version(name) == lock[name], name
 
 
+def _commands(text):
+    """The command lines of a shell script: no comments, blank lines or
+    continuation breaks."""
+    text = text.replace("\\\n", " ")
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.strip().startswith("#")]
+
+
 def test_ci_runs_the_readme_test_command():
-    ci = (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
-    assert "make test" in ci
-    assert "make test" in readme and "make reproduce" in readme
+    # The README's first shell block gives the two commands.
+    block = readme.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in block.splitlines()]
+    assert commands[:2] == ["make test", "make reproduce"], commands
+    ci = _commands((ROOT / ".ci" / "run").read_text())
+    # `set -e` makes any failing command fail CI; the README's command is the
+    # last one, run as it is written, so its exit status is CI's.
+    assert ci[0] == "set -euo pipefail", ci[0]
+    assert ci[-1] == commands[0], f"CI's last command is {ci[-1]!r}, not {commands[0]!r}"
 
 
 def test_readme_results_block_is_the_generated_report_summary():

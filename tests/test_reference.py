@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from companion import registry as reg
+from mamgd_paper.paper import registry as reg
 from mamgd import functions as F
 from mamgd import reference as R
 

@@ -1,4 +1,4 @@
-"""companion.report: one verdict per published number, REPORT.md, determinism, atomicity.
+"""mamgd_paper.audit.report: one verdict per published number, REPORT.md, determinism, atomicity.
 
 The inputs are hand-made in a temporary figures folder: Tables 1-6 from the
 published numbers themselves (exact), with one cell changed (mismatch) and
@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from companion import paper as P
-from companion import report as Rp
+from mamgd_paper.paper import published as P
+from mamgd_paper.audit import report as Rp
 
 PUBLISHED = P.load_paper_tables()
 
@@ -213,7 +213,7 @@ def test_command_line(figures, capsys):
 
 
 def test_dataset_checksums_of_present_files(tmp_path):
-    from companion import datasets
+    from mamgd_paper.datasets import datasets
 
     directory, frame = Rp.dataset_checksums(tmp_path)
     assert set(frame["status"]) == {"absent"}

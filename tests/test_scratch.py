@@ -1,12 +1,12 @@
-"""companion.scratch: the NumPy softmax network and the AMSGrad tutorial's bowl."""
+"""mamgd_paper.experiments.scratch.scratch: the NumPy softmax network and the AMSGrad tutorial's bowl."""
 
 import numpy as np
 import pytest
 
-from companion import registry as reg
+from mamgd_paper.paper import registry as reg
 from mamgd import functions as F
 from mamgd import reference as R
-from companion import scratch as S
+from mamgd_paper.experiments.scratch import scratch as S
 
 
 def _tiny(n=64, d=12, classes=4, seed=0, dtype=np.float32):
@@ -94,7 +94,7 @@ def test_tutorial_start_and_amsgrad():
 
 
 def test_mnist_arrays_and_summary():
-    from companion import datasets
+    from mamgd_paper.datasets import datasets
 
     if not datasets.is_available("mnist"):
         pytest.skip("mnist.npz not available")

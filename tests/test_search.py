@@ -1,4 +1,4 @@
-"""Tests for companion.search: the Optuna k search and the sensitivity grid.
+"""Tests for mamgd_paper.experiments.ksearch.search: the Optuna k search and the sensitivity grid.
 
 * the search objective (float32 NumPy reference) equals the Keras optimizer's
   error, bit for bit, at several k;
@@ -24,7 +24,7 @@ import pytest
 from optuna.trial import TrialState
 
 from mamgd import functions, reference
-from companion import search
+from mamgd_paper.experiments.ksearch import search
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,7 +48,7 @@ def _params(study):
 @pytest.mark.parametrize("name", ["sphere", "three_hump_camel", "himmelblau"])
 def test_reference_objective_equals_keras(name):
     from mamgd import optimizers
-    from companion import function_experiments
+    from mamgd_paper.experiments.functions import tables as function_experiments
 
     function = functions.get(name)
     for k in (0.0, 0.031, function.paper_k, 0.7, 7.3):
@@ -62,7 +62,7 @@ def test_objective_at_the_paper_k_is_the_published_cell():
     # Table 2 prints the error after 18 steps: the search step of the sphere.
     assert f"{search.objective_value('sphere', functions.SPHERE.paper_k):.6f}" == "0.000000"
     # Table 5, epoch 22 (the Booth search step), MAMGD column.
-    from companion import paper
+    from mamgd_paper.paper import published as paper
 
     published = paper.paper_table(5).set_index("epoch").loc[22, "MAMGD"]
     assert float(f"{search.objective_value('booth', functions.BOOTH.paper_k):.6f}") == published
@@ -103,7 +103,7 @@ def test_sensitivity_grid_equals_single_runs(function):
         single = search.mamgd_errors(function, k, function.max_steps)
         np.testing.assert_array_equal(grid[:, column], single, err_msg=f"k={k}")
     # the paper's k column at the table's even steps is the published MAMGD column
-    from companion import paper
+    from mamgd_paper.paper import published as paper
 
     published = paper.paper_table(function.table).set_index("epoch")["MAMGD"]
     ours = grid[published.index.to_numpy(), ks.size - 3]
@@ -225,7 +225,7 @@ def test_two_worker_processes_fill_one_study(tmp_path, kind):
     barrier = tmp_path / "go"
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "companion.search", "worker", "--function", "sphere",
+            [sys.executable, "-m", "mamgd_paper.experiments.ksearch.search", "worker", "--function", "sphere",
              "--storage", storage, "--n-trials", "100", "--seed", "0",
              "--worker-index", str(index), "--barrier", str(barrier)],
             cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -253,6 +253,6 @@ def test_two_worker_processes_fill_one_study(tmp_path, kind):
     assert all(t.user_attrs.get("surplus") for t in trials if t.state != TrialState.COMPLETE)
     for t in complete[::17]:
         assert t.value == search.objective_value("sphere", t.params["k"])
-    status = subprocess.run([sys.executable, "-m", "companion.search", "status", "--storage", storage],
+    status = subprocess.run([sys.executable, "-m", "mamgd_paper.experiments.ksearch.search", "status", "--storage", storage],
                             env=_env(), capture_output=True, text=True, check=True)
     assert "mamgd-k/sphere/steps=18" in status.stdout

@@ -1,4 +1,4 @@
-"""The browsable site (``make site``, :mod:`companion.site`).
+"""The browsable site (``make site``, :mod:`mamgd_paper.site.site`).
 
 The site is built once into a temporary folder (about 20 s). Then:
 
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from companion import site
+from mamgd_paper.site import site
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser")
