@@ -19,8 +19,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# Parameters (checked below, before anything runs: python3 -m mamgd_paper.core.make_variables).
+# QUICK and SEEDS change results: the notebooks they affect rerun when they change.
+# WORKERS and STORAGE change only how notebook 11's studies are filled, not its results.
 QUICK ?= 0
 SEEDS ?= 5
+WORKERS ?= 2
+STORAGE ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
@@ -32,6 +37,21 @@ ifneq ($(wildcard ../shared/data/keras/SHA256SUMS),)
 export MAMGD_DATA_DIR := $(abspath ../shared/data/keras)
 endif
 endif
+
+CHECKED := $(shell $(PYTHON) -m mamgd_paper.core.make_variables \
+	QUICK='$(subst ','\'',$(QUICK))' SEEDS='$(subst ','\'',$(SEEDS))' \
+	WORKERS='$(subst ','\'',$(WORKERS))' STORAGE='$(subst ','\'',$(STORAGE))')
+ifeq ($(firstword $(CHECKED)),error:)
+# (make ends the message with ". Stop.": drop the message's own final period)
+CHECK_MESSAGE := $(wordlist 2,$(words $(CHECKED)),$(CHECKED))
+$(error $(wordlist 2,$(words $(CHECK_MESSAGE)),x $(CHECK_MESSAGE)) $(patsubst %.,%,$(lastword $(CHECK_MESSAGE))))
+endif
+ifeq ($(CHECKED),)
+$(error could not check the make variables: $(PYTHON) -m mamgd_paper.core.make_variables printed nothing)
+endif
+override QUICK := $(patsubst QUICK=%,%,$(filter QUICK=%,$(CHECKED)))
+override SEEDS := $(patsubst SEEDS=%,%,$(filter SEEDS=%,$(CHECKED)))
+override WORKERS := $(patsubst WORKERS=%,%,$(filter WORKERS=%,$(CHECKED)))
 
 ifeq ($(QUICK),1)
 OUT := build/quick
@@ -69,7 +89,7 @@ K_SENSITIVITY := $(FIGURES)/tables/k_sensitivity.csv
 # What each executed notebook depends on (see "Notebooks" below).
 NOTEBOOK_DEPS := build/notebook-deps.mk
 
-.PHONY: all test test-torch venv pipeline-path reproduce run-times functions networks report data \
+.PHONY: all notebooks verify manifest test test-torch venv pipeline-path reproduce run-times functions networks report data \
 	benchmark lock clean-quick help lab site dashboard equal-budget
 .DELETE_ON_ERROR:
 
@@ -104,23 +124,40 @@ test-torch: $(STAMP)
 	$(PY) -m pytest -q tests/test_backends.py
 
 # ---- Notebooks ------------------------------------------------------------
-# An executed notebook is rerun when its source, a companion module it imports
+# An executed notebook is rerun when its source, a pipeline module it imports
 # (transitively, with the data files those modules read) or the library
-# mamgd/*.py changes; nothing else (editing mamgd_paper/audit/report.py reruns none).
+# mamgd/*.py changes; nothing else (editing mamgd_paper/audit/ reruns none).
 # The scanner reads the sources with Python's ast module only, so the system
 # python3 runs it before the venv exists; its rules go to $(NOTEBOOK_DEPS),
-# rewritten when a source, a companion module or one of the folders changes.
+# rewritten when a source, a pipeline module or one of the folders changes
+# (`notebooks/.` is the folder: `notebooks` is the goal that runs them all).
 $(NOTEBOOK_DEPS): $(NOTEBOOK_SOURCES) $(NETWORK_TEMPLATE) $(shell find mamgd_paper -name '*.py' -o -name '*.csv') \
-		$(wildcard mamgd/*.py) Makefile notebooks $(shell find mamgd_paper -type d -not -name __pycache__) mamgd
-	$(PYTHON) -m mamgd_paper.runner.notebooks deps --output $@ \
+		$(wildcard mamgd/*.py) Makefile notebooks/. $(shell find mamgd_paper -type d -not -name __pycache__) mamgd
+	$(PYTHON) -m mamgd_paper.runner deps --output $@ \
 		$(foreach nb,$(NOTEBOOKS),'$$(EXECUTED)/$(nb).ipynb=$(call notebook_source,$(nb))')
 
+# A parameter that changes results has a stamp file per output folder,
+# rewritten only when its value changes; the notebooks it affects depend on it.
+# A missing stamp with the default value (the committed notebooks' value) is
+# dated 1970, so that it makes nothing out of date. (QUICK needs no stamp: quick
+# and full runs write to different folders.)
+PARAMETER_STAMPS := $(if $(filter 1,$(QUICK)),build/quick/parameters,build/parameters)
+define parameter_stamp
+$(shell mkdir -p $(PARAMETER_STAMPS); f=$(PARAMETER_STAMPS)/$(1); \
+	if [ ! -f $$f ]; then echo '$(2)' > $$f; [ '$(2)' != '$(3)' ] || touch -d @0 $$f; \
+	elif [ "$$(cat $$f)" != '$(2)' ]; then echo '$(2)' > $$f; fi)
+endef
+#: Notebooks whose results depend on SEEDS (the others take it and ignore it).
+SEEDS_NOTEBOOKS := $(NETWORK_NOTEBOOKS) 09_curvature_ablation 10_from_scratch 11_equal_budget
+
 # Goals that run no notebook neither read nor make it.
-ifneq ($(filter-out help test test-torch venv pipeline-path report data benchmark lock clean-quick lab site dashboard run-times,$(or $(MAKECMDGOALS),help)),)
+ifneq ($(filter-out help test test-torch venv pipeline-path report data benchmark lock clean-quick lab site dashboard run-times verify manifest,$(or $(MAKECMDGOALS),help)),)
 include $(NOTEBOOK_DEPS)
+$(call parameter_stamp,seeds,$(SEEDS),5)
+$(SEEDS_NOTEBOOKS:%=$(EXECUTED)/%.ipynb): $(PARAMETER_STAMPS)/seeds
 endif
 
-RUN_NOTEBOOK = $(PY) -m mamgd_paper.runner.notebooks $< $@ --figures-dir $(FIGURES) \
+RUN_NOTEBOOK = $(PY) -m mamgd_paper.runner $< $@ --figures-dir $(FIGURES) \
 	-p quick $(QUICK_PARAM) -p seeds $(SEEDS)
 
 $(EXECUTED)/%.ipynb: notebooks/%.py | $(STAMP)
@@ -129,7 +166,7 @@ $(EXECUTED)/%.ipynb: notebooks/%.py | $(STAMP)
 $(NETWORK_NOTEBOOKS:%=$(EXECUTED)/%.ipynb): $(EXECUTED)/%.ipynb: $(NETWORK_TEMPLATE) | $(STAMP)
 	$(RUN_NOTEBOOK) -p table $(call network_table,$*)
 
-# Notebook 02 writes $(K_SENSITIVITY), notebook 09 reads it. mamgd_paper.runner.notebooks
+# Notebook 02 writes $(K_SENSITIVITY), notebook 09 reads it. mamgd_paper.runner
 # gives every file a notebook publishes the executed notebook's mtime, so the
 # table is never older than 02's .ipynb and this recipe runs only after 02 has
 # rerun (then 09 reruns too), or to say that the table is missing.
@@ -138,33 +175,54 @@ $(K_SENSITIVITY): $(EXECUTED)/02_decay_search.ipynb
 $(EXECUTED)/09_curvature_ablation.ipynb: $(K_SENSITIVITY)
 # Equal-budget comparison (notebook 11): WORKERS processes fill the Optuna studies;
 # STORAGE: a journal file or an SQLAlchemy URL (default data/equal_budget.journal).
-# Other machines join with: .venv/bin/python -m mamgd_paper.experiments.equal_budget.equal_budget worker --storage URL
-WORKERS ?= 2
-STORAGE ?=
+# Other machines join with: .venv/bin/python -m mamgd_paper.experiments.equal_budget worker --storage URL
 $(EXECUTED)/11_equal_budget.ipynb: RUN_NOTEBOOK += -p workers $(WORKERS) $(if $(STORAGE),-p storage '$(STORAGE)',)
 equal-budget: $(EXECUTED)/11_equal_budget.ipynb
 
 functions: $(FUNCTION_NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
 networks: $(NETWORK_NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
 
-# Then the report, the wall time of the whole run and each notebook's (its latest run).
+# `make reproduce` regenerates every notebook, figure and table whatever the
+# files' times (-W: each notebook source counts as changed), then the report,
+# prints the run's wall time and each notebook's, and ends with `make verify`
+# (outputs against the committed manifest published.sha256; it prints what
+# differs, and reproduce still exits 0 then: `make verify` is the strict check).
+# `make all`: only the notebooks whose inputs changed, then the report.
 ifneq ($(filter reproduce,$(MAKECMDGOALS)),)
 REPRODUCE_START := $(shell date +%s; rm -rf build/run-times)
 endif
-reproduce: $(EXECUTED_ALL)
+notebooks: $(EXECUTED_ALL)
+
+reproduce: $(STAMP)
+	$(MAKE) --no-print-directory $(foreach s,$(NOTEBOOK_SOURCES) $(NETWORK_TEMPLATE),-W $(s)) notebooks
 	$(MAKE) --no-print-directory report
 	@echo "make reproduce: $$(( $$(date +%s) - $(REPRODUCE_START) )) s wall clock; the notebooks it ran:"
-	@$(PY) -m mamgd_paper.runner.notebooks times
+	@$(PY) -m mamgd_paper.runner times
+ifneq ($(QUICK),1)
+	@$(PY) -m mamgd_paper.audit.verify || true
+endif
+
+all: $(EXECUTED_ALL)
+	$(MAKE) --no-print-directory report
+
+# Are figures/ and notebooks/executed/ the published files? (exit 1 and the
+# names of the files when not). `make manifest` rewrites published.sha256 from
+# the files on disk: run it when publishing regenerated outputs.
+verify:
+	@$(PYTHON) -m mamgd_paper.audit.verify
+
+manifest: $(STAMP)
+	$(PY) -m mamgd_paper.audit.verify --write
 
 run-times: $(STAMP)
-	$(PY) -m mamgd_paper.runner.notebooks times
+	$(PY) -m mamgd_paper.runner times
 
 report: $(STAMP)
-	$(PY) -m mamgd_paper.runner.quiet mamgd_paper.audit.report --figures-dir $(FIGURES) --executed-dir $(EXECUTED) \
+	$(PY) -m mamgd_paper.runner.quiet mamgd_paper.audit --figures-dir $(FIGURES) --executed-dir $(EXECUTED) \
 		$(if $(MAMGD_DATA_DIR),--data-dir $(MAMGD_DATA_DIR),)
 
 data: $(STAMP)
-	$(PY) -m mamgd_paper.datasets.datasets fetch $(if $(MAMGD_DATA_DIR),--data-dir $(MAMGD_DATA_DIR),)
+	$(PY) -m mamgd_paper.datasets fetch $(if $(MAMGD_DATA_DIR),--data-dir $(MAMGD_DATA_DIR),)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/optimizer_speed.py
@@ -183,15 +241,23 @@ clean-quick:
 # default (jupytext.toml states the pairing); a notebook run by hand writes
 # to build/interactive/, never to figures/.
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
-$(LAB_SETTINGS): $(STAMP)
+# Lab's settings overrides: notebooks/*.py open as notebooks; the first-run
+# "get notified about Jupyter news?" prompt and the update check are answered no.
+$(LAB_SETTINGS): $(STAMP) Makefile
 	@mkdir -p $(dir $@)
-	@printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}' > $@
+	@printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}},' \
+		' "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $@
 
+# JupyterLab on the repository. Jupyter's own JUPYTER_PORT and JUPYTER_TOKEN
+# environment variables choose the port and the token; LAB_IP (default
+# localhost) the interface. As root (containers, CI) it adds --allow-root.
+LAB_IP ?= localhost
 lab: $(STAMP) $(LAB_SETTINGS)
-	$(PY) -m jupyter lab --notebook-dir=. --ServerApp.root_dir=.
+	$(PY) -m jupyter lab --ServerApp.root_dir=. --ServerApp.ip=$(LAB_IP) --no-browser \
+		$(if $(filter 0,$(shell id -u)),--allow-root,)
 
 site: $(STAMP)
-	$(PY) -m mamgd_paper.site.site --output build/site
+	$(PY) -m mamgd_paper.site --output build/site
 
 STUDIES ?= data/studies.journal
 dashboard: $(STAMP)

@@ -1,7 +1,7 @@
 """Wall time of `make functions`: notebooks 01-03, sequentially and 2 at a time.
 
 Runs each test-function notebook exactly as the Makefile does
-(``python -m mamgd_paper.runner.notebooks notebooks/NN_x.py OUT.ipynb --figures-dir DIR
+(``python -m mamgd_paper.runner notebooks/NN_x.py OUT.ipynb --figures-dir DIR
 -p quick False -p seeds 5`` with the Makefile's environment) into a temporary
 folder, with a fresh Optuna storage (``$MAMGD_STUDY_STORAGE``) so that the k
 searches run all their trials. Prints the wall time per notebook and in
@@ -45,7 +45,7 @@ def _environment(storage):
 
 
 def _command(name, out, quick):
-    return [sys.executable, "-m", "mamgd_paper.runner.notebooks", f"notebooks/{name}.py",
+    return [sys.executable, "-m", "mamgd_paper.runner", f"notebooks/{name}.py",
             str(out / "executed" / f"{name}.ipynb"), "--figures-dir", str(out / "figures"),
             "-p", "quick", str(bool(quick)), "-p", "seeds", "5"]
 

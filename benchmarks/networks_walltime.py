@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from mamgd_paper.experiments.networks import networks  # noqa: E402
+from mamgd_paper.experiments.networks import tasks, training  # noqa: E402
 
 
 def time_task(task, seed, quick, data_dir, threads):
@@ -39,7 +39,7 @@ def time_task(task, seed, quick, data_dir, threads):
         return {"table": task.table, "task": task.slug, "status": f"skipped: {reason}"}
     data = task.prepare(task.load(data_dir), quick=quick)
     loaded = time.perf_counter()
-    result = networks.run_experiment(task, seeds=1, first_seed=seed, quick=quick,
+    result = training.run_experiment(task, seeds=1, first_seed=seed, quick=quick,
                                      data=data, verbose=0, threads=threads)
     done = time.perf_counter()
     row = {"table": task.table, "task": task.slug, "status": "ok",
@@ -53,7 +53,7 @@ def time_task(task, seed, quick, data_dir, threads):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tables", type=int, nargs="+", default=sorted(networks.TASKS))
+    parser.add_argument("--tables", type=int, nargs="+", default=sorted(tasks.TASKS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="smoke-run sizes")
     parser.add_argument("--steps-per-execution", type=int, default=None)
@@ -67,7 +67,7 @@ def main(argv=None):
           flush=True)
     rows = []
     for table in args.tables:
-        task = networks.TASKS[table]
+        task = tasks.TASKS[table]
         if args.steps_per_execution:
             task = dataclasses.replace(task, steps_per_execution=args.steps_per_execution)
         row = time_task(task, args.seed, args.quick, args.data_dir, args.threads)

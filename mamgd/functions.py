@@ -21,12 +21,21 @@ a tuple with one expression per coordinate; the caller stacks it.
 The paper's start points, error targets and MAMGD decay constants ``k`` are
 those of docs/protocol.md, section 3. The paper's "MSE" is the mean over coordinates
 of the squared distance to the target point (:meth:`TestFunction.error`).
+
+Beyond the paper, two classics in d dimensions (the equal-budget comparison,
+docs/protocol.md, section 7): :func:`rastrigin` and the chained :func:`rosenbrock`,
+with the instances :data:`RASTRIGIN`, :data:`RASTRIGIN_10D` and
+:data:`ROSENBROCK_10D`. They are written with NumPy (``np.sum``, ``np.cos``) for
+NumPy arrays only, with the coordinates on the first axis as above; they are not
+part of :data:`ALL_FUNCTIONS`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple, Union
+
+import numpy as np
 
 __all__ = [
     "TestFunction",
@@ -41,6 +50,12 @@ __all__ = [
     "PAPER_FUNCTIONS",
     "ALL_FUNCTIONS",
     "get",
+    "rastrigin",
+    "rosenbrock",
+    "RASTRIGIN",
+    "RASTRIGIN_10D",
+    "ROSENBROCK_10D",
+    "ND_FUNCTIONS",
 ]
 
 Point = Tuple[float, ...]
@@ -418,3 +433,121 @@ def get(name_or_table: Union[str, int]) -> TestFunction:
         if f.title.lower() == key.lower():
             return f
     raise KeyError(f"unknown test function {name_or_table!r}; known: {sorted(_BY_NAME)}")
+
+
+# ---------------------------------------------------------------------------
+# d-dimensional classics (NumPy arrays only)
+# ---------------------------------------------------------------------------
+
+#: The usual search box of Rastrigin's function, [-5.12, 5.12]^d.
+RASTRIGIN_BOX = 5.12
+#: The box the d-dimensional Rosenbrock start points are drawn from, [-2, 2]^d.
+ROSENBROCK_BOX = 2.0
+
+
+def _rastrigin_nd(x):
+    x = np.asarray(x)
+    return 10.0 * x.shape[0] + np.sum(x * x - 10.0 * np.cos(2.0 * np.pi * x), axis=0)
+
+
+def _rastrigin_nd_grad(x):
+    x = np.asarray(x)
+    return 2.0 * x + 20.0 * np.pi * np.sin(2.0 * np.pi * x)
+
+
+def _rosenbrock_nd(x):
+    x = np.asarray(x)
+    head, tail = x[:-1], x[1:]
+    return np.sum(100.0 * (tail - head * head) ** 2 + (1.0 - head) ** 2, axis=0)
+
+
+def _rosenbrock_nd_grad(x):
+    x = np.asarray(x)
+    head, tail = x[:-1], x[1:]
+    residual = tail - head * head
+    gradient = np.zeros_like(x, dtype=np.result_type(x, np.float32))
+    gradient[:-1] += -400.0 * head * residual - 2.0 * (1.0 - head)
+    gradient[1:] += 200.0 * residual
+    return gradient
+
+
+def _dimension(dim):
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 2:
+        raise ValueError(f"dim must be a whole number >= 2, not {dim!r}.")
+    return int(dim)
+
+
+def rastrigin(dim, name=None):
+    """Rastrigin's function in ``dim`` dimensions.
+
+    f(x) = 10 d + sum_i (x_i^2 - 10 cos(2 pi x_i)): global minimum 0 at x = 0,
+    a regular grid of local minima near the integer points; domain
+    [-5.12, 5.12]^d. Proposed in two dimensions by L. A. Rastrigin, *Systems of
+    Extremal Control*, Nauka, Moscow, 1974 (see A. Törn and A. Žilinskas,
+    *Global Optimization*, LNCS 350, Springer, 1989); the d-dimensional form is
+    that of H. Mühlenbein, D. Schomisch and J. Born, "The parallel genetic
+    algorithm as function optimizer", Parallel Computing 17:619-632, 1991.
+
+    The start point (used by the path galleries) is (2.2, -3.1, 2.2, ...), in
+    the basin of a local minimum away from the global one. ``name`` defaults to
+    ``"rastrigin"`` in 2-D, else ``"rastrigin_<dim>d"``.
+    """
+    dim = _dimension(dim)
+    zero = (0.0,) * dim
+    return TestFunction(
+        name=name or (f"rastrigin_{dim}d" if dim != 2 else "rastrigin"),
+        title=f"Rastrigin function ({dim}-D)",
+        formula=r"f(x) = 10d + \sum_i \left(x_i^2 - 10\cos(2\pi x_i)\right)",
+        dim=dim,
+        start=tuple(2.2 if i % 2 == 0 else -3.1 for i in range(dim)),
+        target=zero,
+        minimizers=(zero,),
+        minimum=0.0,
+        domain=((-RASTRIGIN_BOX, RASTRIGIN_BOX),) * dim,
+        _value=_rastrigin_nd,
+        _gradient=_rastrigin_nd_grad,
+    )
+
+
+def rosenbrock(dim, name=None):
+    """The chained Rosenbrock function in ``dim`` dimensions.
+
+    f(x) = sum_{i<d} (100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2): global minimum 0
+    at x = (1, ..., 1); for d = 2 it is :data:`ROSENBROCK` (H. H. Rosenbrock,
+    "An automatic method for finding the greatest or least value of a
+    function", The Computer Journal 3(3):175-184, 1960). This chained form
+    couples every coordinate with the next; it is not the block-separable
+    "extended Rosenbrock function" of J. J. Moré, B. S. Garbow and K. E.
+    Hillstrom, "Testing unconstrained optimization software", ACM TOMS
+    7(1):17-41, 1981 (problem 21), which sums independent 2-D copies. For
+    4 <= d <= 30 the chained form also has a local minimiser near
+    (-1, 1, ..., 1) (Y.-W. Shang and Y.-H. Qiu, "A note on the extended
+    Rosenbrock function", Evolutionary Computation 14(1):119-126, 2006).
+
+    Start point (-1.2, 1, -1.2, 1, ...), the classic one; domain [-2, 2]^d.
+    ``name`` defaults to ``"rosenbrock_<dim>d"``.
+    """
+    dim = _dimension(dim)
+    one = (1.0,) * dim
+    return TestFunction(
+        name=name or f"rosenbrock_{dim}d",
+        title=f"Rosenbrock function ({dim}-D)",
+        formula=r"f(x) = \sum_{i<d} 100\left(x_{i+1} - x_i^2\right)^2 + (1 - x_i)^2",
+        dim=dim,
+        start=tuple(-1.2 if i % 2 == 0 else 1.0 for i in range(dim)),
+        target=one,
+        minimizers=(one,),
+        minimum=0.0,
+        domain=((-ROSENBROCK_BOX, ROSENBROCK_BOX),) * dim,
+        _value=_rosenbrock_nd,
+        _gradient=_rosenbrock_nd_grad,
+    )
+
+
+#: Rastrigin in 2-D (the gallery's rugged function) and in 10-D.
+RASTRIGIN = rastrigin(2)
+RASTRIGIN_10D = rastrigin(10)
+#: The chained Rosenbrock function in 10-D (2-D: :data:`ROSENBROCK`).
+ROSENBROCK_10D = rosenbrock(10)
+#: The d-dimensional instances, in the equal-budget comparison's order.
+ND_FUNCTIONS: Tuple[TestFunction, ...] = (RASTRIGIN, RASTRIGIN_10D, ROSENBROCK_10D)

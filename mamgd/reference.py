@@ -49,6 +49,7 @@ import numpy as np
 __all__ = [
     "Optimizer",
     "SGDState",
+    "SGDMomentumState",
     "AdagradState",
     "RMSpropState",
     "AdamState",
@@ -57,6 +58,7 @@ __all__ = [
     "MAMGD6State",
     "TutorialAMSGradState",
     "sgd",
+    "sgd_momentum",
     "adagrad",
     "rmsprop",
     "adam",
@@ -94,6 +96,11 @@ class Optimizer(NamedTuple):
 
 class SGDState(NamedTuple):
     count: np.ndarray
+
+
+class SGDMomentumState(NamedTuple):
+    count: np.ndarray
+    velocity: np.ndarray
 
 
 class AdagradState(NamedTuple):
@@ -235,6 +242,34 @@ def sgd(learning_rate: float = 0.01, *, dtype=None) -> Optimizer:
         return theta, SGDState(count=counter(int(state.count) + 1))
 
     return Optimizer("sgd", init, update, dict(learning_rate=learning_rate))
+
+
+def sgd_momentum(learning_rate: float = 0.01, momentum: float = 0.9, *, dtype=None) -> Optimizer:
+    """SGD with heavy-ball momentum, as ``keras.optimizers.SGD(momentum=...)`` (Keras 3).
+
+    v     <- v * momentum - g * lr          (v_0 = 0; not Nesterov)
+    theta <- theta + v
+
+    Same operation order as Keras, so float32 runs agree bit for bit
+    (``tests/test_reference.py``). :func:`sgd` is the momentum-free case.
+    """
+
+    def init(params):
+        dt = resolve_dtype(dtype, params)
+        return SGDMomentumState(count=counter(0), velocity=np.zeros(np.shape(params), dt))
+
+    def update(params, grads, state):
+        dt = resolve_dtype(dtype, params)
+        theta = as_array(params, dt)
+        g = as_array(grads, dt)
+        lr = as_scalar(learning_rate, dt)
+        mu = as_scalar(momentum, dt)
+        velocity = state.velocity * mu - g * lr
+        theta = theta + velocity
+        return theta, SGDMomentumState(count=counter(int(state.count) + 1), velocity=velocity)
+
+    return Optimizer("sgd_momentum", init, update,
+                     dict(learning_rate=learning_rate, momentum=momentum))
 
 
 def adagrad(

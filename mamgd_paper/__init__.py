@@ -1,11 +1,26 @@
 """The paper pipeline around the :mod:`mamgd` library.
 
 Everything the numbered notebooks call to regenerate the figures and tables of
-Sakovich et al., *Technologies* 2024, 12(9), 154, and to audit them: dataset
-loaders, experiment runners, the k search, the ablation, the table, figure and
-report writers. The experiments' protocol is written out in
-``docs/protocol.md``.
+Sakovich et al., *Technologies* 2024, 12(9), 154, and to audit them. One
+sub-package per layer and per experiment:
 
-Install with the ``companion`` extra (``pip install -e ".[companion]"``); the
-library itself (:mod:`mamgd`) needs only keras and numpy.
+* :mod:`mamgd_paper.core`: infrastructure (the repository's folders, the one
+  atomic writer, table and figure writers, number formatting, statistics,
+  Optuna utilities, notebook and make parameters, progress, plot style);
+* :mod:`mamgd_paper.paper`: the published numbers and their verdict rules, and
+  the registry of every optimizer the pipeline runs;
+* :mod:`mamgd_paper.datasets`: offline-first, checksum-verified dataset files;
+* :mod:`mamgd_paper.experiments`: one sub-package per experiment (``functions``,
+  ``ksearch``, ``trajectories``, ``networks``, ``ablation``, ``scratch``,
+  ``equal_budget``), each with its findings text;
+* :mod:`mamgd_paper.audit`: every published number against ours, the run-level
+  calibration of the stochastic tables, the report, the published-files check;
+* :mod:`mamgd_paper.runner`: the Papermill notebook runner (execution,
+  scrubbing, dependency scan, output filter);
+* :mod:`mamgd_paper.site`: the static site of the executed notebooks.
+
+It runs from a checkout of the repository (``make`` puts the checkout on the
+environment's path); the experiments' protocol is ``docs/protocol.md``. The
+library itself (:mod:`mamgd`) needs only keras and numpy and is distributed
+alone.
 """

@@ -40,36 +40,31 @@ figures_dir = None  # None: build/interactive/01_test_functions/ (a hand run nev
 data_dir = None  # unused here
 
 # %%
-import math
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-from pathlib import Path
 
 import pandas as pd
 from IPython.display import Markdown, display
 
 from mamgd import functions
-from mamgd_paper.core import artifacts
-from mamgd_paper.experiments.functions import figures
+from mamgd_paper.core import artifacts, parameters, plotting
+from mamgd_paper.experiments.functions import figures, tables
 from mamgd_paper.paper import published as paper
-from mamgd_paper.core import parameters
 from mamgd_paper.paper import registry
-from mamgd_paper.experiments.functions import tables as fe
 
 figures_dir = parameters.standard("01_test_functions", quick, seed, seeds, data_dir, figures_dir)
 tables_dir = figures_dir / "tables"
-dpi = 100 if quick else artifacts.PNG_DPI
+dpi = artifacts.png_dpi(quick)
 pd.set_option("display.float_format", "{:.6f}".format)
 
 # Figures are drawn and saved by two worker processes while the tables are computed.
-writer = figures.FigureWriter(figures_dir, dpi=dpi)
+writer = plotting.FigureWriter(figures_dir, dpi=dpi)
 
 # %% [markdown]
 # ## Reproduce the six tables
 #
-# `fe.reproduce(function)` runs each optimizer column of the function's table
+# `tables.reproduce(function)` runs each optimizer column of the function's table
 # for `max_steps` updates (30, or 40 for Booth) and returns the per-step
 # curves and the paper's layout (even steps). `paper.compare_exact` compares
 # every published cell with ours printed to 6 decimals.
@@ -87,23 +82,21 @@ writer = figures.FigureWriter(figures_dir, dpi=dpi)
 results = {}
 comparisons = []
 for function in functions.PAPER_FUNCTIONS:
-    curves, table = fe.reproduce(function)
+    curves, table = tables.reproduce(function)
     results[function.name] = (curves, table)
     comparisons.append(paper.compare_exact(function.table, table))
-    writer.submit(fe.figure_stem(function), figures.error_figure, curves,
+    writer.submit(tables.figure_stem(function), figures.error_figure, curves,
                   paper.paper_table(function.table),
-                  ylim=fe.PAPER_FIGURE_YLIM.get(function.table),
+                  ylim=tables.PAPER_FIGURE_YLIM.get(function.table),
                   title=f"Figure {function.table}: {function.title}")
 comparisons = pd.concat(comparisons, ignore_index=True)
-counts = comparisons.groupby("table")["match"].agg(cells="size", matching="sum")
-counts["function"] = [functions.get(int(t)).title for t in counts.index]
-display(counts)
+display(tables.match_counts(comparisons))
 
 # %% [markdown]
 # ## Check: every cell must match (fails loudly)
 
 # %%
-checked = fe.check_comparisons(comparisons)  # raises fe.TableMismatch on any difference
+checked = tables.check_comparisons(comparisons)  # raises tables.TableMismatch on any difference
 print(f"All {checked} published cells of Tables 1-6 are reproduced exactly at 6 decimals.")
 
 # %% [markdown]
@@ -117,7 +110,7 @@ for function in functions.PAPER_FUNCTIONS:
     _, table = results[function.name]
     display(Markdown(f"### Table {function.table}: {function.title}, "
                      f"${function.formula}$, start {function.start}, MAMGD k = {function.paper_k}"))
-    display(fe.side_by_side(paper.paper_table(function.table), table))
+    display(tables.side_by_side(paper.paper_table(function.table), table))
 
 # %% [markdown]
 # ## Write the tables and the full per-step curves
@@ -135,10 +128,10 @@ for function in functions.PAPER_FUNCTIONS:
                f"Table {function.table} at 6 decimals).")
     # epoch as an object column: Markdown would print an int column next to
     # float ones with 6 decimals ("2.000000")
-    artifacts.write_table(table.astype({"epoch": object}), tables_dir, fe.table_stem(function),
+    artifacts.write_table(table.astype({"epoch": object}), tables_dir, tables.table_stem(function),
                           caption=caption)
     artifacts.write_text(
-        tables_dir / f"{fe.curves_stem(function)}.csv",
+        tables_dir / f"{tables.curves_stem(function)}.csv",
         curves.reset_index().to_csv(index=False, float_format="%.9g", lineterminator="\n"))
 print(sorted(p.name for p in tables_dir.iterdir()))
 
@@ -147,7 +140,7 @@ print(sorted(p.name for p in tables_dir.iterdir()))
 
 # %%
 writer.close()  # waits for the figures; re-raises any error
-display(Markdown("\n".join(f"- Figure {f.table}: `figures/{fe.figure_stem(f)}.pdf` / `.png`"
+display(Markdown("\n".join(f"- Figure {f.table}: `figures/{tables.figure_stem(f)}.pdf` / `.png`"
                            for f in functions.PAPER_FUNCTIONS)))
 
 # %% [markdown]
@@ -159,32 +152,13 @@ display(Markdown("\n".join(f"- Figure {f.table}: `figures/{fe.figure_stem(f)}.pd
 # oscillation that the tables cannot show.
 
 # %%
-parity = pd.concat(
-    [fe.parity_summary(results[f.name][0]).assign(table=f.table, function=f.name)
-     for f in functions.PAPER_FUNCTIONS], ignore_index=True)
-parity = parity[["table", "function", "optimizer", "steps", "max_even", "max_odd", "odd_over_even"]]
+parity = tables.parity_table({name: curves for name, (curves, _) in results.items()})
 with pd.option_context("display.float_format", "{:.3g}".format):
     display(parity)
 
 # %%
-lines = []
-for function in (functions.QUADRATIC, functions.SPHERE):
-    curves, _ = results[function.name]
-    mamgd = curves[registry.MAMGD]
-    tail = mamgd.loc[16:]
-    even, odd = tail[tail.index % 2 == 0], tail[tail.index % 2 == 1]
-    lines.append(
-        f"- **Table {function.table} ({function.title}, k = {function.paper_k:.4f})**: from step "
-        f"16 on, MAMGD's error is {even.min():.2e}-{even.max():.2e} at every even step but "
-        f"{odd.min():.5f}-{odd.max():.5f} at every odd step: the iterate jumps between a point "
-        f"{even.max() ** 0.5:.1e} and a point {odd.min() ** 0.5:.4f} away from the minimiser "
-        f"per coordinate (square root of the error), a period-2 limit cycle of amplitude 0.1, "
-        f"the learning rate. With k = {function.paper_k:.2f} the decayed betas are "
-        f"{0.9 * math.exp(-function.paper_k):.3f} (beta_1) after one step and below "
-        f"0.01 after two, so m = g and n = g^2: MAMGD becomes sign-gradient descent with step "
-        f"0.1, which cannot settle. The table's even steps, which the k search tuned for "
-        f"(step {function.search_steps}), all land on the good half of the cycle.")
-display(Markdown("\n".join(lines)))
+display(Markdown("\n".join(tables.period_two_line(f, results[f.name][0][registry.MAMGD])
+                           for f in tables.PERIOD_TWO_FUNCTIONS)))
 
 # %% [markdown]
 # ## Figures of this notebook

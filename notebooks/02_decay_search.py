@@ -51,17 +51,15 @@ per_decade = None  # k-grid points per decade of the sensitivity map; None: 40 (
 # %%
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
 from mamgd import functions
 from mamgd_paper.core import artifacts
-from mamgd_paper.experiments.functions import figures
-from mamgd_paper.paper import published as paper
+from mamgd_paper.core import plotting
+from mamgd_paper.experiments.ksearch import figures
 from mamgd_paper.core import parameters
-from mamgd_paper.paper import registry
-from mamgd_paper.experiments.ksearch import search
+from mamgd_paper.experiments.ksearch import search, sensitivity, tables
 
 figures_dir = parameters.standard("02_decay_search", quick, seed, seeds, data_dir, figures_dir)
 parameters.optional_positive_int("n_trials", n_trials)
@@ -72,12 +70,7 @@ n_trials = n_trials or (20 if quick else search.N_TRIALS)
 per_decade = per_decade or (8 if quick else 40)
 storage = storage or search.default_storage(quick)
 paper_functions = functions.PAPER_FUNCTIONS
-writer = figures.FigureWriter(figures_dir, dpi=dpi)  # two worker processes save the figures
-
-
-def with_int_text(frame):
-    """``frame`` with its integer columns as objects (Markdown prints them as integers)."""
-    return frame.astype({c: object for c in frame.select_dtypes("integer").columns})
+writer = plotting.FigureWriter(figures_dir, dpi=dpi)  # two worker processes save the figures
 
 
 # %% [markdown]
@@ -108,33 +101,24 @@ display(summary)
 # best k on a fine grid (below), i.e. what an exhaustive 1-D search finds.
 
 # %%
-ks = search.k_grid(per_decade)
-grids = {f.name: search.sensitivity_grid(f, ks) for f in paper_functions}
+ks = sensitivity.k_grid(per_decade)
+grids = {f.name: sensitivity.sensitivity_grid(f, ks) for f in paper_functions}
 found = dict(zip(summary["function"], summary["found_k"]))
-transfer = search.transfer_summary(grids, ks, found)
-at_search = transfer[transfer["steps"] == transfer["tuned_steps"]].set_index("function")
-summary["grid_best_k"] = summary["function"].map(at_search["best_k"])
-summary["grid_best_error"] = summary["function"].map(at_search["best_error"])
-report = summary[["table", "function", "search_steps", "trials", "paper_k", "found_k",
-                  "grid_best_k", "paper_k_error", "found_k_error", "grid_best_error"]]
-artifacts.write_table(
-    with_int_text(report), tables_dir, search.SEARCH_STEM, decimals=12,
+transfer = sensitivity.transfer_summary(grids, ks, found)
+report = tables.search_report(summary, transfer)
+tables.write(
+    report, tables_dir, search.SEARCH_STEM, decimals=12,
     caption=(f"Optuna k search ({n_trials} TPE trials, seed {seed}, k uniform on [0, 10]): "
              "found k against the paper's k, MAMGD error at the search step count."))
 with pd.option_context("display.float_format", "{:.4g}".format):
     display(report)
 
+# %% [markdown]
+# "As good as": the two errors are within 0.1 % of each other
+# (`tables.BETTER_BELOW`, `tables.WORSE_ABOVE`).
+
 # %%
-lines = []
-for row in report.itertuples():
-    ratio = row.found_k_error / row.paper_k_error
-    verdict = ("better than" if ratio < 0.999 else "worse than" if ratio > 1.001 else "as good as")
-    lines.append(
-        f"- Table {row.table} ({row.function}): paper k = {row.paper_k:.4g}, found k = "
-        f"{row.found_k:.4g} (grid best {row.grid_best_k:.4g}); error at step {row.search_steps}: "
-        f"{row.found_k_error:.3g} with the found k, {verdict} the paper's k "
-        f"({row.paper_k_error:.3g}, ratio {ratio:.3g}).")
-display(Markdown("\n".join(lines)))
+display(Markdown("\n".join(tables.search_lines(report))))
 
 # %% [markdown]
 # ## Sensitivity: the error against k and the step count
@@ -152,7 +136,7 @@ panels = [dict(title=f"Table {f.table}: {f.title}", ks=ks[1:], errors=grids[f.na
                paper_k=f.paper_k, found_k=found[f.name], search_steps=f.search_steps)
           for f in paper_functions]
 writer.submit(search.SENSITIVITY_STEM, figures.sensitivity_figure, panels)
-sensitivity = search.sensitivity_frame(grids, ks)
+sensitivity = sensitivity.sensitivity_frame(grids, ks)
 artifacts.write_text(tables_dir / f"{search.SENSITIVITY_STEM}.csv",
                      sensitivity.to_csv(index=False, float_format="%.9g", lineterminator="\n"))
 artifacts.write_text(tables_dir / f"{search.TRANSFER_STEM}.csv",
@@ -182,22 +166,13 @@ for function in paper_functions:
 
 # %%
 for function in paper_functions:
-    epochs = list(range(2, function.max_steps + 1, 2))
-    published = paper.paper_table(function.table).set_index("epoch")[registry.MAMGD]
-    with_paper_k = search.mamgd_errors(function, function.paper_k, function.max_steps)
-    with_found_k = search.mamgd_errors(function, found[function.name], function.max_steps)
-    table = pd.DataFrame({
-        "epoch": epochs,
-        "MAMGD (paper)": published.loc[epochs].to_numpy(),
-        "MAMGD (paper k)": with_paper_k[epochs],
-        "MAMGD (found k)": with_found_k[epochs],
-    })
-    artifacts.write_table(
-        with_int_text(table), tables_dir, f"table{function.table:02d}_found_k",
+    table = tables.found_k_table(function, found[function.name])
+    tables.write(
+        table, tables_dir, f"table{function.table:02d}_found_k",
         caption=(f"{function.title}: MAMGD error with the paper's k = {function.paper_k:.6g} "
                  f"and with the k found here = {found[function.name]:.6g}."))
     display(Markdown(f"### Table {function.table}: {function.title}"))
-    display(table.style.format("{:.6f}", subset=table.columns[1:]).hide(axis="index"))
+    artifacts.display_table(table, decimals=6)
 
 # %% [markdown]
 # ## Does a k tuned at one step count hold at the others?
@@ -207,39 +182,16 @@ for function in paper_functions:
 # at that step count (`k_transfer.csv` has every even step count).
 
 # %%
-rows = []
-for function in paper_functions:
-    part = transfer[transfer["function"] == function.name].set_index("steps")
-    tuned, last = function.search_steps, function.max_steps
-    rows.append({
-        "table": function.table, "function": function.name,
-        "tuned_steps": tuned, "paper_k": function.paper_k,
-        "best_k_at_tuned": part.loc[tuned, "best_k"],
-        "paper_k_over_best_at_tuned": part.loc[tuned, "paper_k_over_best"],
-        "last_steps": last, "best_k_at_last": part.loc[last, "best_k"],
-        "paper_k_over_best_at_last": part.loc[last, "paper_k_over_best"],
-        "worst_paper_k_over_best": part["paper_k_over_best"].max(),
-        "worst_at_steps": int(part["paper_k_over_best"].idxmax()),
-    })
-holds = pd.DataFrame(rows)
-artifacts.write_table(
-    with_int_text(holds), tables_dir, search.TRANSFER_SUMMARY_STEM, decimals=4,
+holds = tables.transfer_holds(transfer, paper_functions)
+tables.write(
+    holds, tables_dir, search.TRANSFER_SUMMARY_STEM, decimals=4,
     caption=("Error of MAMGD with the paper's k divided by the best error over a k grid, "
              "at the step count k was tuned for and at the table's last step."))
 with pd.option_context("display.float_format", "{:.4g}".format):
     display(holds)
 
 # %%
-lines = []
-for row in holds.itertuples():
-    lines.append(
-        f"- Table {row.table} ({row.function}): error of the paper's k / best error on the grid "
-        f"= {row.paper_k_over_best_at_tuned:.3g} at the tuned step {row.tuned_steps}, "
-        f"{row.paper_k_over_best_at_last:.3g} at the last step {row.last_steps} (where the best "
-        f"k is {row.best_k_at_last:.3g}, the paper's {row.paper_k:.3g}), and up to "
-        f"{row.worst_paper_k_over_best:.3g} over the table's even steps (step "
-        f"{row.worst_at_steps}).")
-display(Markdown("\n".join(lines)))
+display(Markdown("\n".join(tables.transfer_lines(holds))))
 
 # %% [markdown]
 # The best k moves with the step count along narrow valleys (the white dots):

@@ -39,27 +39,21 @@ data_dir = None  # unused here
 function_names = None  # None: the six paper functions plus Rosenbrock and Beale
 
 # %%
-from pathlib import Path
-
 import pandas as pd
 from IPython.display import Markdown, display
 
 from mamgd import functions
-from mamgd_paper.core import artifacts
+from mamgd_paper.core import artifacts, parameters, plotting
 from mamgd_paper.experiments.functions import figures
-from mamgd_paper.core import parameters
 from mamgd_paper.experiments.trajectories import trajectories
 
 figures_dir = parameters.standard("03_trajectories", quick, seed, seeds, data_dir, figures_dir)
 if function_names is not None:
     parameters.subset("function_names", function_names, [f.name for f in functions.ALL_FUNCTIONS])
 tables_dir = figures_dir / "tables"
-dpi = 100 if quick else artifacts.PNG_DPI
-if function_names is None:
-    function_names = (["sphere", "himmelblau", "rosenbrock"] if quick
-                      else [f.name for f in functions.ALL_FUNCTIONS])
-selected = [functions.get(name) for name in function_names]
-writer = figures.FigureWriter(figures_dir, dpi=dpi)  # two worker processes save the figures
+dpi = artifacts.png_dpi(quick)
+selected = trajectories.selected_functions(function_names, quick)
+writer = plotting.FigureWriter(figures_dir, dpi=dpi)  # two worker processes save the figures
 
 # %% [markdown]
 # ## Paths and figures
@@ -68,15 +62,14 @@ writer = figures.FigureWriter(figures_dir, dpi=dpi)  # two worker processes save
 summaries, frames = [], []
 for function in selected:
     paths = trajectories.optimizer_paths(function)
-    k = trajectories.decay_rate(function)
-    writer.submit(f"traj_{function.name}", figures.contour_paths, function, paths,
-                  title=f"{function.title}: {trajectories.path_steps(function)} steps, "
-                        f"learning rate 0.1, k = {k:.4g}")
+    writer.submit(trajectories.figure_stem(function), figures.contour_paths, function, paths,
+                  title=trajectories.figure_title(function))
     summaries.append(trajectories.path_summary(function, paths))
     frames.append(trajectories.paths_frame(function, paths))
 summary = pd.concat(summaries, ignore_index=True)
 writer.close()  # waits for the figures; re-raises any error
-display(Markdown("\n".join(f"- {f.title}: `figures/traj_{f.name}.pdf` / `.png`" for f in selected)))
+display(Markdown("\n".join(f"- {f.title}: `figures/{trajectories.figure_stem(f)}.pdf` / `.png`"
+                           for f in selected)))
 
 # %% [markdown]
 # ## Where each optimizer ends
@@ -96,15 +89,7 @@ with pd.option_context("display.float_format", "{:.4g}".format, "display.max_row
     display(summary)
 
 # %%
-diverged = summary[summary["diverged"]]
-best = summary.dropna(subset=["error_final"]).loc[
-    lambda s: s.groupby("function")["error_final"].idxmin()]
-lines = [f"- {row.function}: closest to the target after {row.steps} steps is {row.optimizer} "
-         f"(error {row.error_final:.3g})" for row in best.itertuples()]
-lines.append("- diverged (non-finite after the last step): "
-             + (", ".join(f"{r.optimizer} on {r.function}" for r in diverged.itertuples())
-                or "none"))
-display(Markdown("\n".join(lines)))
+display(Markdown("\n".join(trajectories.ending_lines(summary))))
 
 # %% [markdown]
 # ## Figures of this notebook

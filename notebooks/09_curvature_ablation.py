@@ -31,12 +31,15 @@
 # and a fourth: is the tuned k specific to the step count it was tuned at?
 #
 # Everything on the test functions uses the float32 NumPy rule
-# `mamgd_paper.experiments.ablation.ablation.mamgd_switched`, in which each difference is a switch (all
-# off = `reference.mamgd("authors_code")` bit for bit, the four of Algorithm 6
-# on = `reference.mamgd("algorithm6")` bit for bit; `tests/test_ablation.py`),
-# with the paper's start points and learning rate 0.1. The network part uses
-# the Keras classes and `mamgd_paper.experiments.networks.networks` (same models, data, batches and
-# initial weights per seed as the Tables 7-11 runs).
+# `mamgd_paper.experiments.ablation.switched.mamgd_switched`, in which each
+# difference is a switch (all off = `reference.mamgd("authors_code")` bit for
+# bit, the four of Algorithm 6 on = `reference.mamgd("algorithm6")` bit for
+# bit; `tests/test_ablation.py`), with the paper's start points and learning
+# rate 0.1. The network part uses the Keras classes and
+# `mamgd_paper.experiments.networks` (same models, data, batches and initial
+# weights per seed as the Tables 7-11 runs). The computations are in the
+# modules of `mamgd_paper.experiments.ablation`; this notebook calls them and
+# writes their tables and figures.
 
 # %% tags=["parameters"]
 quick = False
@@ -50,34 +53,23 @@ tables_dir = "../figures/tables"
 network_tables = [7, 11]
 
 # %%
-from pathlib import Path
-
-import numpy as np
 import pandas as pd
 
-from mamgd_paper.experiments.ablation import ablation as A
-from mamgd_paper.experiments.ablation import switched as SW
-from mamgd_paper.experiments.ablation import figures as AF
-from mamgd_paper.paper import registry as reg
-from mamgd_paper.experiments.ksearch import search
-from mamgd_paper.core.artifacts import save_figure, write_table
-from mamgd_paper.core.formatting import significant
-from mamgd_paper.experiments.networks import networks
 from mamgd_paper.core import parameters
-from mamgd import functions as F
+from mamgd_paper.core.artifacts import png_dpi, save_figure, show_table, write_table
+from mamgd_paper.core.formatting import significant
+from mamgd_paper.experiments.ablation import (ablation, differences, figures, k_range,
+                                              network_runs, warmup)
+from mamgd_paper.experiments.networks import cache, tasks
+from mamgd_paper.paper import registry
 
-figures_dir = parameters.standard("09_curvature_ablation", quick, seed, seeds, data_dir, figures_dir)
-parameters.subset("network_tables", network_tables, sorted(networks.TASKS))
+figures_dir = parameters.standard("09_curvature_ablation", quick, seed, seeds, data_dir,
+                                  figures_dir)
+parameters.subset("network_tables", network_tables, sorted(tasks.TASKS))
 tables = figures_dir / "tables"
-dpi = 100 if quick else 300  # PNG resolution (quick runs: smaller, faster)
+dpi = png_dpi(quick)  # PNG resolution (quick runs: smaller, faster)
 pd.set_option("display.width", 160)
 pd.set_option("display.max_columns", 20)
-
-
-def show(frame, digits=4):
-    """Print a table compactly (general format, ``digits`` significant digits)."""
-    print(frame.to_string(index=False, float_format=lambda v: f"{v:.{digits}g}"))
-
 
 # %% [markdown]
 # ## 1. Each code-vs-paper difference on Tables 1-6
@@ -96,30 +88,28 @@ def show(frame, digits=4):
 # Adam's square root in the bias correction, on the code and on Algorithm 6.
 
 # %%
-study = A.difference_study()
-baseline_matched, baseline_cells = A.baseline_matches()
+study = differences.difference_study()
+baseline_matched, baseline_cells = differences.baseline_matches()
 assert (baseline_matched, baseline_cells) == (365, 365)
-overall, per_table = A.summarise_differences(study, baseline_matched)
-overall.insert(2, "description", [
-    SW.DIFFERENCES.get(c.split("+", 1)[-1], SW.COUNTERFACTUALS.get(c.split("+", 1)[-1], ""))
-    if c.startswith("code+") else "" for c in overall["configuration"]])
-write_table(significant(overall), tables, A.DIFFERENCES_STEM, caption=(
+overall, per_table = differences.summarise_differences(study, baseline_matched)
+overall = differences.with_descriptions(overall)
+write_table(significant(overall), tables, ablation.DIFFERENCES_STEM, caption=(
     "Each code-vs-paper difference of MAMGD switched on alone (code+...), all four of "
     "Algorithm 6, and Algorithm 6 without one of them: published cells of Tables 1-6 "
     "still matched at 6 decimals (of 460, of the 95 MAMGD cells) and the mean/max "
     "absolute change of the MAMGD column against the authors' code."))
-write_table(significant(per_table), tables, A.DIFFERENCES_PER_TABLE_STEM, caption=(
+write_table(significant(per_table), tables, ablation.DIFFERENCES_PER_TABLE_STEM, caption=(
     "As ablation_differences, per table: MAMGD cells matched and mean/max absolute "
     "change of the MAMGD column."))
-write_table(significant(study), tables, A.DIFFERENCES_CELLS_STEM, caption=(
+write_table(significant(study), tables, ablation.DIFFERENCES_CELLS_STEM, caption=(
     "Every published MAMGD cell of Tables 1-6 under every switch setting: the paper's "
     "value, the authors' code's, the switched rule's, whether it matches at 6 decimals "
     "and the absolute change."))
-show(overall.drop(columns=["description"]))
+show_table(overall.drop(columns=["description"]))
 
 # %%
-fig = AF.plot_differences(per_table)
-save_figure(fig, figures_dir, A.DIFFERENCES_STEM, dpi=dpi)
+fig = figures.plot_differences(per_table)
+save_figure(fig, figures_dir, ablation.DIFFERENCES_STEM, dpi=dpi)
 
 # %% [markdown]
 # ## 2. The five optimizers (and the single effects) on the six functions
@@ -130,26 +120,26 @@ save_figure(fig, figures_dir, A.DIFFERENCES_STEM, dpi=dpi)
 # curvature term.
 
 # %%
-curves = A.function_errors()
-summary = A.function_summary(curves)
-effects = A.compare_pairs(curves, A.FUNCTION_EFFECTS)
-write_table(significant(curves), tables, A.FUNCTION_CURVES_STEM, caption=(
+curves = ablation.function_errors()
+summary = ablation.function_summary(curves)
+effects = ablation.compare_pairs(curves, ablation.FUNCTION_EFFECTS)
+write_table(significant(curves), tables, ablation.FUNCTION_CURVES_STEM, caption=(
     "Error after every step of each ablation optimizer on the six test functions "
     "(float32, learning rate 0.1, the paper's k)."))
-write_table(significant(summary), tables, A.FUNCTIONS_STEM, caption=(
+write_table(significant(summary), tables, ablation.FUNCTIONS_STEM, caption=(
     "Ablation optimizers on the test functions: the error before, at and after the "
     "step the paper tuned k at (S), at the last step, the best error, and the largest "
     "error over the even / odd steps of the second half (the paper shows even steps "
     "only)."))
-write_table(significant(effects), tables, A.EFFECTS_STEM, caption=(
+write_table(significant(effects), tables, ablation.EFFECTS_STEM, caption=(
     "Single effects on the test functions (paper k): error without and with the "
     "change at the search step and the last step; ratio < 1 means the change helps."))
-show(effects[["effect", "function", "ratio_search_step", "ratio_last_step",
+show_table(effects[["effect", "function", "ratio_search_step", "ratio_last_step",
               "mean_log10_ratio"]])
 
 # %%
-fig = AF.plot_function_curves(curves)
-save_figure(fig, figures_dir, A.FUNCTIONS_STEM, dpi=dpi)
+fig = figures.plot_function_curves(curves)
+save_figure(fig, figures_dir, ablation.FUNCTIONS_STEM, dpi=dpi)
 
 # %% [markdown]
 # With the tuned k (about 2.4 on Tables 1 and 2) the betas are practically 0
@@ -161,13 +151,13 @@ save_figure(fig, figures_dir, A.FUNCTIONS_STEM, dpi=dpi)
 # steps are lr^2 = 0.01.
 
 # %%
-step_lengths = A.step_length_summary()
-write_table(significant(step_lengths), tables, A.STEP_LENGTH_STEM, caption=(
+step_lengths = ablation.step_length_summary()
+write_table(significant(step_lengths), tables, ablation.STEP_LENGTH_STEM, caption=(
     "The authors' code at the paper's k (lr 0.1): step length / lr (mean over "
     "coordinates) at steps 1 and 2, the first step from which every step is at least "
     "0.95 lr (sign descent), and the median after the search step."))
-show(step_lengths)
-show(summary[summary["optimizer"] == reg.CODE][[
+show_table(step_lengths)
+show_table(summary[summary["optimizer"] == registry.CODE][[
     "function", "search_step", "error_before_search_step", "error_search_step",
     "error_after_search_step", "max_error_even_steps_second_half",
     "max_error_odd_steps_second_half"]])
@@ -181,24 +171,21 @@ show(summary[summary["optimizer"] == reg.CODE][[
 # curve at k of about 2 and more.
 
 # %%
-if quick:
-    ks = np.concatenate([[0.0], np.geomspace(1e-3, 10, 21)])
-else:
-    ks = np.concatenate([[0.0], np.geomspace(1e-4, 10, 201)])
-k_range = A.k_range_study(ks)
-k_effects = A.k_range_effects(k_range)
-write_table(significant(k_range), tables, A.K_RANGE_STEM, caption=(
+ks = k_range.k_range_grid(quick)
+k_study = k_range.k_range_study(ks)
+k_effects = k_range.k_range_effects(k_study)
+write_table(significant(k_study), tables, ablation.K_RANGE_STEM, caption=(
     "Error at the search step and at the last step over a range of k (k = 0 and a "
     "log grid on [1e-4, 10]) for MAMGD (code, Algorithm 6, with/without curvature, "
     "with Adam's square root), AdaExp (float32 and float64), Adam and AMSGrad."))
-write_table(significant(k_effects), tables, A.K_RANGE_EFFECTS_STEM, caption=(
+write_table(significant(k_effects), tables, ablation.K_RANGE_EFFECTS_STEM, caption=(
     "Across the k grid: fraction of k values at which the change lowers the error "
     "(at the search step, at the last step) and the median error ratio at the last step."))
-show(k_effects)
+show_table(k_effects)
 
 # %%
-fig = AF.plot_k_range(k_range)
-save_figure(fig, figures_dir, A.K_RANGE_STEM, dpi=dpi)
+fig = figures.plot_k_range(k_study)
+save_figure(fig, figures_dir, ablation.K_RANGE_STEM, dpi=dpi)
 
 # %% [markdown]
 # ## 4. The missing square root: a learning-rate warm-up
@@ -211,21 +198,17 @@ save_figure(fig, figures_dir, A.K_RANGE_STEM, dpi=dpi)
 # over after two steps, with the networks' k = 1e-4 after ~50.
 
 # %%
-warm_ks = sorted({0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0}
-                 | {f.paper_k for f in F.PAPER_FUNCTIONS})
-factors = pd.concat([A.warmup_factors(20000 if not quick else 2000, k) for k in
-                     (0.0, 1e-5, 1e-4, 1e-3, 0.05340795593118066, 2.3810217518681194)],
-                    ignore_index=True)
-warm = A.warmup_summary(warm_ks)
-write_table(significant(warm), tables, A.WARMUP_STEM, caption=(
+factors = warmup.factor_curves(quick)
+warm = warmup.warmup_summary(warmup.summary_ks())
+write_table(significant(warm), tables, ablation.WARMUP_STEM, caption=(
     "The missing square root as a warm-up: step multipliers of lr at t = 1 (the code: "
     "(1 - b2^t)/(1 - b1^t); Adam: sqrt(1 - b2^t)/(1 - b1^t); ratio sqrt(1 - b2^t)) and "
     "the number of steps until the ratio reaches 0.5, 0.9, 0.99, per decay rate k."))
-show(warm)
+show_table(warm)
 
 # %%
-fig = AF.plot_warmup(factors[factors["t"] <= (20000 if not quick else 2000)], curves)
-save_figure(fig, figures_dir, A.WARMUP_STEM, dpi=dpi)
+fig = figures.plot_warmup(factors, curves)
+save_figure(fig, figures_dir, ablation.WARMUP_STEM, dpi=dpi)
 
 # %% [markdown]
 # ## 5. Is the tuned k specific to its step count?
@@ -235,111 +218,66 @@ save_figure(fig, figures_dir, A.WARMUP_STEM, dpi=dpi)
 # is computed here with the same float32 rule, vectorised over k.
 
 # %%
-sensitivity_path = Path(tables_dir) / f"{search.SENSITIVITY_STEM}.csv"
-sensitivity = None
-if not quick:
-    if not sensitivity_path.is_file():
-        raise FileNotFoundError(
-            f"{sensitivity_path} not found: it is notebook 02's k-sensitivity table; run "
-            "notebook 02 first (`make reproduce` does), or pass quick=True.")
-    sensitivity = pd.read_csv(sensitivity_path)
-grids = {}
-for f in F.PAPER_FUNCTIONS:
-    if sensitivity is not None and f.name in set(sensitivity["function"]):
-        grids[f.name] = A.sensitivity_errors(sensitivity, f)
-    else:
-        grid_ks = np.concatenate([[0.0], np.geomspace(1e-3, 10, 41 if quick else 401)])
-        grids[f.name] = (grid_ks, A.grid_errors(f, grid_ks))
-source = (f"notebook 02's sensitivity table {sensitivity_path.name}"
-          if sensitivity is not None else "computed here (mamgd_paper.experiments.ablation.ablation.grid_errors)")
+sensitivity = k_range.read_sensitivity(tables_dir, quick)  # None in quick runs
+grids = k_range.specificity_grids(sensitivity, quick)
+source = k_range.grid_source(sensitivity)
 print("k grid source:", source)
-spec = pd.concat([A.k_specificity(f, *grids[f.name][:1], errors=grids[f.name][1])
-                  for f in F.PAPER_FUNCTIONS], ignore_index=True)
-spec_summary = A.k_specificity_summary(spec)
-spec_summary.insert(0, "grid_source", source)
-write_table(significant(spec), tables, A.K_SPECIFICITY_STEM, caption=(
+spec, spec_summary = k_range.specificity_tables(grids, source)
+write_table(significant(spec), tables, ablation.K_SPECIFICITY_STEM, caption=(
     "Per function and step N: the best k on the grid, its error, the paper's k's error "
     "and regret (error / best error), and its percentile among the grid."))
-write_table(significant(spec_summary), tables, A.K_SPECIFICITY_SUMMARY_STEM, caption=(
+write_table(significant(spec_summary), tables, ablation.K_SPECIFICITY_SUMMARY_STEM, caption=(
     f"Is the tuned k specific to its step count? Grid: {source}. Regret = error of the "
     "paper's k / best error on the grid at that step; rise_after_search = error at the "
     "last step / error at the search step."))
-show(spec_summary.drop(columns=["grid_source"]))
+show_table(spec_summary.drop(columns=["grid_source"]))
 
 # %%
-fig = AF.plot_k_specificity(grids, spec)
-save_figure(fig, figures_dir, A.K_SPECIFICITY_STEM, dpi=dpi)
+fig = figures.plot_k_specificity(grids, spec)
+save_figure(fig, figures_dir, ablation.K_SPECIFICITY_STEM, dpi=dpi)
 
 # %% [markdown]
 # ## 6. The network tasks
 #
 # `authors_code`, `algorithm6`, AdaExp, Adam and AMSGrad, plus the authors'
 # code with the curvature switched on, with Adam's square root, and with
-# k = 0 (Keras: `mamgd_paper.experiments.ablation.ablation.keras_optimizer`, equal to the NumPy rule bit
-# for bit on the test functions), on the paper's network tasks `network_tables`
+# k = 0 (Keras: `mamgd_paper.experiments.ablation.switched.keras_optimizer`,
+# equal to the NumPy rule bit for bit on the test functions), on the paper's
+# network tasks `network_tables`
 # (Table 7: y = x^2 + x - 1, 15 epochs, batch 32; Table 11: Boston housing, 20
 # epochs, batch 1), every optimizer with the same initial weights and batches
 # per seed, learning rate 1e-3 and the table's k. Quick mode: one seed, one
 # epoch, a data subset and four optimizers.
 
 # %%
-configs = A.NETWORK_CONFIGS
-run_tables = list(network_tables)
-if quick:
-    configs = tuple(c for c in configs if c in (
-        reg.CODE, reg.ALGORITHM6_LABEL, reg.CODE_CURVATURE, reg.ADAM))
-    run_tables = run_tables[:1]
-histories, notes = [], []
-for table in run_tables:
-    history, info = A.network_ablation(
-        table, seeds=list(range(seed, seed + (1 if quick else int(seeds)))), configs=configs,
-        epochs=1 if quick else None, quick=quick, data_dir=data_dir,
-        cache_dir=networks.HISTORY_CACHE)  # runs shared with notebooks 04 and 08
-    if history is None:
-        notes.append(f"Table {table} task not run: {info['reason']}")
-        continue
-    histories.append(history)
-    # The notes go into a table caption: no run time there, so it stays byte-stable.
-    notes.append(f"Table {table} task: {info['task']}, {info['epochs']} epochs, batch "
-                 f"{info['batch_size']}, k = {info['k']:g}, seeds {info['seeds']}, "
-                 f"sizes {info['sizes']}")
+histories, notes = network_runs.run_tables(
+    network_tables, seed, seeds, quick, data_dir=data_dir,
+    cache_dir=cache.HISTORY_CACHE)  # runs shared with notebooks 04 and 08
 print("\n".join(notes))
 
 # %%
 if histories:
     net_history = pd.concat(histories, ignore_index=True)
-    net_summary = A.network_summary(net_history)
-    write_table(significant(net_history), tables, A.NETWORKS_HISTORY_STEM, caption=(
+    net_summary = network_runs.network_summary(net_history)
+    write_table(significant(net_history), tables, ablation.NETWORKS_HISTORY_STEM, caption=(
         "Network ablation: every table, seed, optimizer and epoch (training and "
         "validation loss and metrics)."))
-    write_table(significant(net_summary), tables, A.NETWORKS_STEM, caption=(
+    write_table(significant(net_summary), tables, ablation.NETWORKS_STEM, caption=(
         "Network ablation: final training loss over seeds (mean, min, max), final "
         "validation loss, relative change of the mean against the authors' code and "
         "the seeds on which the optimizer ends below it. " + " ".join(notes)))
-    show(net_summary)
-    fig = AF.plot_networks(net_history)
-    save_figure(fig, figures_dir, A.NETWORKS_STEM, dpi=dpi)
+    show_table(net_summary)
+    fig = figures.plot_networks(net_history)
+    save_figure(fig, figures_dir, ablation.NETWORKS_STEM, dpi=dpi)
 
 # %% [markdown]
 # ## 7. The answers, in numbers
 
 # %%
-def ratio_line(effect):
-    d = effects[effects["effect"] == effect]
-    helps_s = int((d["ratio_search_step"] < 1).sum())
-    helps_n = int((d["ratio_last_step"] < 1).sum())
-    return (f"{effect}: lowers the error on {helps_s}/6 functions at the search step, "
-            f"{helps_n}/6 at the last step; error ratio (with/without) at the last step "
-            + ", ".join(f"{r.function} {r.ratio_last_step:.3g}" for r in d.itertuples()))
-
-
-for effect in A.FUNCTION_EFFECTS:
-    print(ratio_line(effect))
+for effect in ablation.FUNCTION_EFFECTS:
+    print(ablation.effect_line(effects, effect))
 if histories:
-    for r in net_summary.itertuples():
-        print(f"Table {r.table} task, {r.optimizer}: final training loss "
-              f"{r.final_loss_mean:.4g} ({100 * r.change_vs_reference:+.1f}% vs the "
-              f"authors' code, below it on {r.wins_vs_reference}/{r.n_seeds} seeds)")
+    print("\n".join(network_runs.network_lines(net_summary)))
 
 # %% [markdown]
 # ## Figures of this notebook

@@ -41,8 +41,8 @@
 # * **One-shot row**: every optimizer at its defaults, no tuning (`defaults_*` columns).
 #
 # The trials live in Optuna studies in a storage that any number of worker processes
-# fill, on this machine or others (`python -m mamgd_paper.experiments.equal_budget.equal_budget worker --storage
-# URL`; see `mamgd_paper/experiments/equal_budget/equal_budget.py`). Running this notebook again with the storage
+# fill, on this machine or others (`python -m mamgd_paper.experiments.equal_budget worker --storage
+# URL`; see `mamgd_paper/experiments/equal_budget/workers.py`). Running this notebook again with the storage
 # in place runs only what is missing.
 
 # %% tags=["parameters"]
@@ -67,26 +67,30 @@ storage = parameters.optional_path("storage", storage)
 function_trials = parameters.optional_positive_int("function_trials", function_trials)
 network_trials = parameters.optional_positive_int("network_trials", network_trials)
 
-from mamgd_paper.experiments.equal_budget import equal_budget as eb
+from mamgd_paper.experiments.equal_budget import problems as problem_set
+from mamgd_paper.experiments.equal_budget import protocol
 
 if problems is not None:
-    problems = parameters.subset("problems", problems, eb.PROBLEM_NAMES)
+    problems = parameters.subset("problems", problems, problem_set.PROBLEM_NAMES)
 if optimizers is not None:
-    optimizers = parameters.subset("optimizers", optimizers, eb.OPTIMIZERS)
+    optimizers = parameters.subset("optimizers", optimizers, protocol.OPTIMIZERS)
 
 # %%
 import pandas as pd
 from IPython.display import Markdown, display
 
 from mamgd_paper.core import artifacts
-from mamgd_paper.experiments.functions import figures
-from mamgd_paper.experiments.equal_budget import figures as ebf
+from mamgd_paper.core import plotting
+from mamgd_paper.experiments.equal_budget import figures, objectives, studies, summary
+from mamgd_paper.experiments.equal_budget import workers as worker_queue
+from mamgd_paper.experiments.equal_budget.table import printable, results_table
 
-config = eb.make_config(quick=quick, seed=seed, seeds=seeds, function_trials=function_trials,
-                        network_trials=network_trials, problems=problems, optimizers=optimizers)
+config = problem_set.make_config(quick=quick, seed=seed, seeds=seeds,
+                                 function_trials=function_trials, network_trials=network_trials,
+                                 problems=problems, optimizers=optimizers)
 tables_dir = figures_dir / "tables"
 dpi = 100 if quick else artifacts.PNG_DPI
-eb.config_frame(config)
+problem_set.config_frame(config)
 
 # %% [markdown]
 # ## Run (or resume) the studies
@@ -97,8 +101,8 @@ eb.config_frame(config)
 # so the results do not depend on the number of workers.
 
 # %%
-results = eb.run(config, storage=storage, workers=workers, data_dir=data_dir)
-kind = "SQLAlchemy URL" if "://" in eb.storage_argument(storage, quick) else "journal file"
+results = worker_queue.run(config, storage=storage, workers=workers, data_dir=data_dir)
+kind = "SQLAlchemy URL" if "://" in studies.storage_argument(storage, quick) else "journal file"
 print(f"run {config.run_id}: {len(results.trials)} trials in {len(results.tuned)} studies "
       f"({kind} storage)")
 
@@ -116,15 +120,15 @@ print(f"run {config.run_id}: {len(results.trials)} trials in {len(results.tuned)
 # against Adam at its defaults.
 
 # %%
-table = eb.results_table(results)
+table = results_table(results)
 artifacts.write_table(
-    eb.printable(table), tables_dir, eb.TABLE_STEM,
+    printable(table), tables_dir, protocol.TABLE_STEM,
     caption=(f"Equal tuning budget ({config.function_trials} trials per optimizer on the "
              f"functions, {config.network_trials} on the networks, seeded TPE): per problem "
              "and optimizer the tuned setting, the held-out mean with its 95% bootstrap "
              "interval and the verdict against Adam (paired bootstrap interval of the mean "
              "difference); defaults_*: the one-shot default setting."))
-artifacts.write_text(tables_dir / f"{eb.TRIALS_STEM}.csv",
+artifacts.write_text(tables_dir / f"{protocol.TRIALS_STEM}.csv",
                      results.trials.to_csv(index=False, float_format="%.9g",
                                            lineterminator="\n"))
 shown = table[["problem", "optimizer", "trials", "best_learning_rate", "best_k", "seeds",
@@ -136,8 +140,8 @@ with pd.option_context("display.float_format", "{:.4g}".format, "display.max_row
 # ## The answer
 
 # %%
-counts = eb.verdict_counts(table)
-display(Markdown(f"**{eb.answer(table)}**"))
+counts = summary.verdict_counts(table)
+display(Markdown(f"**{summary.answer(table)}**"))
 counts
 
 # %% [markdown]
@@ -145,9 +149,9 @@ counts
 # defaults against Adam at its defaults:
 
 # %%
-parts = {"functions": eb.verdict_counts(table, eb.FUNCTION),
-         "networks": eb.verdict_counts(table, eb.NETWORK),
-         "defaults": eb.verdict_counts(table, column="defaults_verdict_vs_adam")}
+parts = {"functions": summary.verdict_counts(table, protocol.FUNCTION),
+         "networks": summary.verdict_counts(table, protocol.NETWORK),
+         "defaults": summary.verdict_counts(table, column="defaults_verdict_vs_adam")}
 for name, part in parts.items():
     display(Markdown(f"**{name}**"))
     display(part)
@@ -163,9 +167,9 @@ for name, part in parts.items():
 # budget; right: the defaults.
 
 # %%
-writer = figures.FigureWriter(figures_dir, dpi=dpi)
-writer.submit(eb.PROFILE_STEM, ebf.profile_figure, table)
-shares = {"tuned": eb.best_share(table), "defaults": eb.best_share(table, "defaults_")}
+writer = plotting.FigureWriter(figures_dir, dpi=dpi)
+writer.submit(protocol.PROFILE_STEM, figures.profile_figure, table)
+shares = {"tuned": summary.best_share(table), "defaults": summary.best_share(table, "defaults_")}
 display(Markdown("Share of problems on which each optimizer is the best (ties count for "
                  "all tied): " + "; ".join(
                      f"{label} {shares['tuned'][label]:.2f} (defaults "
@@ -182,12 +186,10 @@ display(Markdown("Share of problems on which each optimizer is the best (ties co
 # %%
 for problem in config.problem_list:
     part = results.trials[results.trials["problem"] == problem.name]
-    metric = (f"mean log10 gap after {config.steps} steps (tuning starts)"
-              if problem.kind == eb.FUNCTION else
-              f"validation {'MSE' if problem.table == 7 else 'MAE'}")
-    writer.submit(f"{eb.SENSITIVITY_PREFIX}{problem.name}", ebf.sensitivity_figure, part,
-                  problem.name, metric, problem.kind == eb.NETWORK, title=problem.title,
-                  cap=eb.NETWORK_CAP if problem.kind == eb.NETWORK else None)
+    network = problem.kind == protocol.NETWORK
+    writer.submit(f"{protocol.SENSITIVITY_PREFIX}{problem.name}", figures.sensitivity_figure,
+                  part, problem.name, problem.tuning_metric(config), network,
+                  title=problem.title, cap=protocol.NETWORK_CAP if network else None)
 
 # %% [markdown]
 # ## A gallery: every optimizer at its own tuned setting
@@ -197,11 +199,11 @@ for problem in config.problem_list:
 # three held-out starts (thin), with the optimality gap at the end of the thick path.
 
 # %%
-for name in eb.GALLERY_PROBLEMS:
+for name in problem_set.GALLERY_PROBLEMS:
     if name in config.problems:
-        problem = eb.get_problem(name)
-        writer.submit(f"{eb.PATHS_PREFIX}{name}", ebf.gallery_figure, name,
-                      eb.gallery_paths(results, name),
+        problem = problem_set.get_problem(name)
+        writer.submit(f"{protocol.PATHS_PREFIX}{name}", figures.gallery_figure, name,
+                      objectives.gallery_paths(results, name),
                       title=f"{problem.title}: {config.steps} steps at each optimizer's "
                             f"tuned setting")
 writer.close()

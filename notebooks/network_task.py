@@ -21,7 +21,8 @@
 # `notebooks/executed/04_approximation.ipynb` ... `08_boston_housing.ipynb`.
 # Everything specific to a table (the paper's protocol, what is held out, the
 # smoke run's sizes, the notes) is written from the table's declaration in
-# `mamgd_paper/experiments/networks/networks.py` (`networks.TASKS[table]`, `networks.describe`).
+# `mamgd_paper/experiments/networks/tasks.py` (`tasks.TASKS[table]`), in words by
+# `mamgd_paper/experiments/networks/describe.py` (`describe.describe`).
 
 # %% tags=["parameters"]
 table = 8  # the paper's table: 7, 8, 9, 10 or 11
@@ -33,20 +34,23 @@ data_dir = None  # dataset folder (default: $MAMGD_DATA_DIR, else data/); Table 
 verbose = None  # None: progress bars in Jupyter, quiet under Papermill; or 0/1/2
 
 # %%
+from pathlib import Path
+
 from IPython.display import Markdown, display
 
-from mamgd_paper.experiments.networks import figures as network_figures
-from mamgd_paper.experiments.networks import networks
 from mamgd_paper.core import parameters
+from mamgd_paper.core.artifacts import display_figures
+from mamgd_paper.experiments.networks import cache, describe, outputs, tasks, training, verdicts
+from mamgd_paper.experiments.networks import figures as network_figures
 from mamgd_paper.paper.published import paper_table
 
-parameters.choice("table", table, sorted(networks.TASKS))
+parameters.choice("table", table, sorted(tasks.TASKS))
 parameters.choice("verbose", verbose, (None, 0, 1, 2))
-task = networks.TASKS[table]
+task = tasks.TASKS[table]
 figures_dir = parameters.standard(task.stem, quick, seed, seeds, data_dir, figures_dir)
 paper = paper_table(task.table)
-display(Markdown(networks.describe(task)))
-networks.protocol_frame(task)
+display(Markdown(describe.describe(task)))
+describe.protocol_frame(task)
 
 # %% [markdown]
 # ## Runs
@@ -55,15 +59,15 @@ networks.protocol_frame(task)
 # is not run: only a status note is written, and the notebook still succeeds.
 
 # %%
-result = networks.run_experiment(task, seeds=seeds, first_seed=seed, quick=quick,
+result = training.run_experiment(task, seeds=seeds, first_seed=seed, quick=quick,
                                  data_dir=data_dir, verbose=verbose,
                                  allow_missing=task.allow_missing,
-                                 cache_dir=networks.HISTORY_CACHE)
-outputs = networks.write_outputs(result, figures_dir)
+                                 cache_dir=cache.HISTORY_CACHE)
+written = outputs.write_outputs(result, figures_dir)
 if result.ran:
-    print(networks.status_line(result), "Split sizes:", result.sizes)
+    print(outputs.status_line(result), "Split sizes:", result.sizes)
 else:
-    display(Markdown(f"**{networks.status_line(result)}**"))
+    display(Markdown(f"**{outputs.status_line(result)}**"))
     print(result.detail)
 
 # %% [markdown]
@@ -71,36 +75,36 @@ else:
 
 # %%
 if result.ran:
-    display(outputs["mean"])
+    display(written["mean"])
 paper
 
 # %% [markdown]
 # ## Every published number against our seed band
 
 # %%
-display(Markdown(networks.describe(task, "comparison")))
+display(Markdown(describe.describe(task, "comparison")))
 if result.ran:
-    display(networks.comparison_frame(outputs["verdicts"]))
+    display(verdicts.comparison_frame(written["verdicts"]))
 
 # %% [markdown]
 # ## The figure
 
 # %%
-display(Markdown(networks.describe(task, "figure")))
+display(Markdown(describe.describe(task, "figure")))
 if result.ran:
     figures = network_figures.save_task_figures(task, result.history, paper, figures_dir,
                                                 close=False)
 else:
-    display(Markdown(f"Not drawn: {networks.status_line(result)}"))
+    display(Markdown(f"Not drawn: {outputs.status_line(result)}"))
 
 # %% [markdown]
 # ## Held-out metrics (not in the paper)
 
 # %%
-display(Markdown(networks.describe(task, "heldout")))
+display(Markdown(describe.describe(task, "heldout")))
 if result.ran:
-    display(outputs["summary"])
-    logged = networks.logged_validation_comparison(result)
+    display(written["summary"])
+    logged = verdicts.logged_validation_comparison(result)
     if logged is not None:
         display(logged)
 
@@ -108,8 +112,8 @@ if result.ran:
 # ## Verdict
 
 # %%
-display(Markdown(f"**{outputs['verdict']}**" if result.ran
-                 else f"**{networks.status_line(result)}** No verdict."))
+display(Markdown(f"**{written['verdict']}**" if result.ran
+                 else f"**{outputs.status_line(result)}** No verdict."))
 
 # %% [markdown]
 # ## Figures of this notebook
@@ -118,8 +122,4 @@ display(Markdown(f"**{outputs['verdict']}**" if result.ran
 # are in `figures/`; captions in `figures/README.md`).
 
 # %%
-from pathlib import Path as _Path
-
-from mamgd_paper.core.artifacts import display_figures
-
-display_figures(_Path(figures_dir).glob("*.png"));
+display_figures(Path(figures_dir).glob("*.png"));

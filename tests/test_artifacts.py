@@ -59,3 +59,35 @@ def test_display_figures_shows_downscaled_pngs_only(tmp_path, monkeypatch):
     import io
 
     assert Image.open(io.BytesIO(shown[0].data)).size[0] <= 200
+
+
+def test_one_atomic_writer_importable_without_pandas(tmp_path):
+    """core.artifacts re-exports core.atomic's writer, which needs only the standard library."""
+    import subprocess
+    import sys
+
+    from mamgd_paper.core import atomic
+
+    assert artifacts.atomic_path is atomic.atomic_path and artifacts.write_text is atomic.write_text
+    code = ("import sys; import mamgd_paper.core.atomic as a; "
+            "a.write_text(sys.argv[1], 'x\\n'); "
+            "assert not {'pandas', 'numpy'} & set(sys.modules), sorted(sys.modules)")
+    subprocess.run([sys.executable, "-S", "-c", code, str(tmp_path / "t.txt")], check=True,
+                   cwd=artifacts.__file__.rsplit("/mamgd_paper/", 1)[0], timeout=60)
+    assert (tmp_path / "t.txt").read_text() == "x\n"
+
+
+def test_copy_file_is_atomic_and_gets_the_usual_permissions(tmp_path):
+    import os
+
+    from mamgd_paper.core import atomic
+
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"\x00\x01new")
+    target = tmp_path / "out" / "target.bin"
+    assert atomic.copy_file(source, target) == target
+    assert target.read_bytes() == b"\x00\x01new"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert sorted(p.name for p in target.parent.iterdir()) == ["target.bin"]

@@ -1,6 +1,6 @@
 """Notebooks 09 (curvature ablation) and 10 (from-scratch references), quick mode.
 
-Each runs headlessly through :func:`mamgd_paper.runner.notebooks.execute` into a temporary
+Each runs headlessly through :func:`mamgd_paper.runner.execute.execute` into a temporary
 folder and must publish its figures and tables; quick mode must stay fast.
 """
 
@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from mamgd_paper.experiments.ablation import ablation as A
-from mamgd_paper.experiments.scratch import scratch as S
+from mamgd_paper.experiments.scratch import outputs as scratch_outputs
 from conftest import ROOT
 
 
 
 def _execute(tmp_path, name, **parameters):
-    from mamgd_paper.runner.notebooks import execute
+    from mamgd_paper.runner.execute import execute
 
     output = tmp_path / f"{name}.ipynb"
     figures = tmp_path / "figures"
@@ -46,13 +46,14 @@ def test_09_curvature_ablation_quick(tmp_path):
 
 @pytest.mark.slow
 def test_10_from_scratch_quick(tmp_path):
-    from mamgd_paper.datasets import datasets
+    from mamgd_paper.datasets import files
 
-    if not datasets.is_available("mnist"):
+    if not files.is_available("mnist"):
         pytest.skip("mnist.npz not available (set MAMGD_DATA_DIR)")
     figures, published = _execute(
-        tmp_path, "10_from_scratch", data_dir=str(datasets.resolve_data_dir()))
-    for stem in (S.AMSGRAD_CONTOUR_STEM, S.BOWL_CONTOUR_STEM, S.MNIST_STEM):
+        tmp_path, "10_from_scratch", data_dir=str(files.resolve_data_dir()))
+    for stem in (scratch_outputs.AMSGRAD_CONTOUR_STEM, scratch_outputs.BOWL_CONTOUR_STEM,
+                 scratch_outputs.MNIST_STEM):
         for suffix in ("pdf", "png"):
             assert (figures / f"{stem}.{suffix}").is_file(), stem
     bowl = pd.read_csv(figures / "tables" / "scratch_bowl.csv").set_index("optimizer")

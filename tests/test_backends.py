@@ -52,9 +52,9 @@ def test_algorithm6_agrees_across_tensorflow_and_jax():
     code = """
 import numpy as np, keras, mamgd
 from mamgd import functions
-from mamgd_paper.experiments.functions import tables as fe
+from mamgd_paper.experiments.functions import tables
 f = functions.get("booth")
-path = fe.keras_trajectory(mamgd.MAMGD(0.05, k=0.1, variant="algorithm6"), f, 15)
+path = tables.keras_trajectory(mamgd.MAMGD(0.05, k=0.1, variant="algorithm6"), f, 15)
 print(repr(path.tolist()))
 """
     backends = ["tensorflow", "jax"] + (["torch"] if importlib.util.find_spec("torch") else [])

@@ -1,4 +1,5 @@
-"""Tests for mamgd_paper.datasets.datasets: equality with Keras, checksums, downloads, CLI.
+"""Tests for mamgd_paper.datasets (files, loaders, the fetch command): equality
+with Keras, checksums, downloads, CLI.
 
 All offline. The verified files are read from $MAMGD_DATA_DIR, falling back to
 the shared fixture folder ../shared/data/keras next to the checkout. Downloads
@@ -22,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mamgd_paper.datasets import datasets
-from mamgd_paper.datasets.datasets import ChecksumError, DatasetUnavailableError
+from mamgd_paper.datasets import files, loaders
+from mamgd_paper.datasets.__main__ import main
+from mamgd_paper.datasets.files import ChecksumError, DatasetUnavailableError
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "keras"
@@ -81,14 +83,14 @@ def _no_proxy_no_origin(monkeypatch):
     for var in PROXY_VARS:
         monkeypatch.delenv(var, raising=False)
         monkeypatch.delenv(var.upper(), raising=False)
-    monkeypatch.delenv(datasets.ORIGIN_ENV, raising=False)
+    monkeypatch.delenv(files.ORIGIN_ENV, raising=False)
 
 
 @pytest.fixture(scope="module")
 def mnist():
     """MNIST loaded once per test session (~50 MB)."""
     data_file("mnist.npz")
-    return datasets.load("mnist", DATA_DIR, download=False)
+    return loaders.load("mnist", DATA_DIR, download=False)
 
 
 @pytest.fixture
@@ -127,36 +129,36 @@ def test_registry_hashes_are_keras_own():
     """Our file names, origins and sha256 are the ones in Keras's loaders."""
     import keras
 
-    for name, entry in datasets.REGISTRY.items():
+    for name, entry in files.REGISTRY.items():
         source = inspect.getsource(getattr(keras.datasets, name).load_data)
         assert entry.sha256 in source and entry.fname in source, name
-        assert datasets.KERAS_ORIGIN_BASE in source
-        assert entry.origin == datasets.KERAS_ORIGIN_BASE + entry.fname
+        assert files.KERAS_ORIGIN_BASE in source
+        assert entry.origin == files.KERAS_ORIGIN_BASE + entry.fname
 
 
 def test_registry_matches_shared_checksum_files():
     sums = read_sums("SHA256SUMS")
     for name in ("reuters", "boston_housing"):
-        assert sums[datasets.REGISTRY[name].fname] == datasets.REGISTRY[name].sha256
+        assert sums[files.REGISTRY[name].fname] == files.REGISTRY[name].sha256
     arrays = read_sums("MNIST_ARRAYS_SHA256")
-    assert {a.key: a.sha256 for a in datasets.REGISTRY["mnist"].arrays} == arrays
+    assert {a.key: a.sha256 for a in files.REGISTRY["mnist"].arrays} == arrays
 
 
 def test_data_dir_resolution(monkeypatch, tmp_path):
-    monkeypatch.delenv(datasets.DATA_DIR_ENV, raising=False)
-    assert datasets.resolve_data_dir() == REPO / "data"
-    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path / "env"))
-    assert datasets.resolve_data_dir() == tmp_path / "env"
-    assert datasets.resolve_data_dir(tmp_path / "arg") == tmp_path / "arg"
+    monkeypatch.delenv(files.DATA_DIR_ENV, raising=False)
+    assert files.resolve_data_dir() == REPO / "data"
+    monkeypatch.setenv(files.DATA_DIR_ENV, str(tmp_path / "env"))
+    assert files.resolve_data_dir() == tmp_path / "env"
+    assert files.resolve_data_dir(tmp_path / "arg") == tmp_path / "arg"
 
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="Unknown dataset"):
-        datasets.load("cifar10", DATA_DIR)
+        loaders.load("cifar10", DATA_DIR)
     with pytest.raises(TypeError, match="data_dir"):
-        datasets.load("reuters", DATA_DIR, path="/tmp/reuters.npz")
+        loaders.load("reuters", DATA_DIR, path="/tmp/reuters.npz")
     with pytest.raises(TypeError, match="mnist takes no options"):
-        datasets.load("mnist", DATA_DIR, num_words=10)
+        loaders.load("mnist", DATA_DIR, num_words=10)
 
 
 # --------------------------------------------------------------------------
@@ -184,7 +186,7 @@ def test_equals_unmodified_keras_load_data(tmp_path):
     cache = tmp_path / "keras_home" / "datasets"
     cache.mkdir(parents=True)
     for name in {name for name, _ in KERAS_CASES}:
-        fname = datasets.REGISTRY[name].fname
+        fname = files.REGISTRY[name].fname
         shutil.copy(data_file(fname), cache / fname)
     script = textwrap.dedent("""
         import pickle, sys, keras
@@ -207,7 +209,7 @@ def test_equals_unmodified_keras_load_data(tmp_path):
     with open(result, "rb") as f:
         theirs = pickle.load(f)
     for (name, kwargs), reference in zip(KERAS_CASES, theirs):
-        assert_same(datasets.load(name, DATA_DIR, download=False, **kwargs), reference)
+        assert_same(loaders.load(name, DATA_DIR, download=False, **kwargs), reference)
     # Keras added nothing to its cache and replaced nothing in it.
     assert sorted(p.name for p in cache.iterdir()) == ["boston_housing.npz", "reuters.npz"]
     for p in cache.iterdir():
@@ -229,8 +231,8 @@ def test_mnist_equals_numpy_and_official_digests(mnist):
 
 def test_available_files_are_available():
     for name in ("mnist", "reuters", "boston_housing"):
-        data_file(datasets.REGISTRY[name].fname)
-        assert datasets.is_available(name, DATA_DIR)
+        data_file(files.REGISTRY[name].fname)
+        assert files.is_available(name, DATA_DIR)
 
 
 # --------------------------------------------------------------------------
@@ -250,11 +252,11 @@ def corrupt_copy(src, dst, how):
 @pytest.mark.parametrize("how", ["flip", "truncate"])
 @pytest.mark.parametrize("name", ["boston_housing", "reuters", "mnist"])
 def test_corrupted_file_raises_checksum_error(tmp_path, name, how):
-    entry = datasets.REGISTRY[name]
+    entry = files.REGISTRY[name]
     target = tmp_path / entry.fname
     written = corrupt_copy(data_file(entry.fname), target, how)
     with pytest.raises(ChecksumError) as info:
-        datasets.load(name, tmp_path)
+        loaders.load(name, tmp_path)
     message = str(info.value)
     assert str(target) in message and "Checksum failed" in message
     assert entry.sha256 in message
@@ -262,7 +264,7 @@ def test_corrupted_file_raises_checksum_error(tmp_path, name, how):
     assert "make data" in message and "Delete it" in message
     assert isinstance(info.value, ValueError)
     assert target.read_bytes() == written  # not replaced, not removed
-    assert not datasets.is_available(name, tmp_path)
+    assert not files.is_available(name, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [entry.fname]
 
 
@@ -270,14 +272,14 @@ def test_mnist_repack_accepted_by_array_digests_and_tampering_caught(tmp_path, m
     (x_train, y_train), (x_test, y_test) = mnist
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
     np.savez(tmp_path / "mnist.npz", **arrays)  # other zip bytes, same arrays
-    assert datasets.is_available("mnist", tmp_path)
-    assert_same(datasets.load("mnist", tmp_path), mnist)
+    assert files.is_available("mnist", tmp_path)
+    assert_same(loaders.load("mnist", tmp_path), mnist)
 
     tampered = x_train.copy()
     tampered[0, 0, 0] ^= 1
     np.savez(tmp_path / "mnist.npz", **{**arrays, "x_train": tampered})
     with pytest.raises(ChecksumError, match="array x_train"):
-        datasets.load("mnist", tmp_path)
+        loaders.load("mnist", tmp_path)
 
 
 def test_corrupted_file_is_not_replaced_by_download(tmp_path, server):
@@ -288,7 +290,7 @@ def test_corrupted_file_is_not_replaced_by_download(tmp_path, server):
     written = corrupt_copy(served / "boston_housing.npz",
                            data_dir / "boston_housing.npz", "flip")
     with pytest.raises(ChecksumError):
-        datasets.load("boston_housing", data_dir, origin_base=base)
+        loaders.load("boston_housing", data_dir, origin_base=base)
     assert (data_dir / "boston_housing.npz").read_bytes() == written
     assert log == []  # no download was even attempted
 
@@ -304,9 +306,9 @@ def assert_unavailable_message(message, entry, directory, url):
 
 def test_offline_message(tmp_path):
     origin = closed_port_url()
-    entry = datasets.REGISTRY["reuters"]
+    entry = files.REGISTRY["reuters"]
     with pytest.raises(DatasetUnavailableError) as info:
-        datasets.load("reuters", tmp_path, origin_base=origin)
+        loaders.load("reuters", tmp_path, origin_base=origin)
     assert isinstance(info.value, FileNotFoundError)
     assert_unavailable_message(str(info.value), entry, tmp_path, origin + entry.fname)
     assert entry.origin in str(info.value)  # Keras's own URL is named too
@@ -315,23 +317,23 @@ def test_offline_message(tmp_path):
 
 def test_origin_from_environment(tmp_path, monkeypatch):
     origin = closed_port_url()
-    monkeypatch.setenv(datasets.ORIGIN_ENV, origin)
+    monkeypatch.setenv(files.ORIGIN_ENV, origin)
     with pytest.raises(DatasetUnavailableError, match="nothing-here/boston_housing.npz"):
-        datasets.fetch("boston_housing", tmp_path)
+        files.fetch("boston_housing", tmp_path)
 
 
 def test_download_good_file(tmp_path, server):
     served, base, log = server
     shutil.copy(data_file("reuters.npz"), served / "reuters.npz")
     data_dir = tmp_path / "data" / "new"  # created on demand
-    ours = datasets.load("reuters", data_dir, origin_base=base, num_words=10000)
+    ours = loaders.load("reuters", data_dir, origin_base=base, num_words=10000)
     assert log == ["/files/reuters.npz"]
     assert [p.name for p in data_dir.iterdir()] == ["reuters.npz"]
-    sha = datasets.sha256_file(data_dir / "reuters.npz")
-    assert sha == datasets.REGISTRY["reuters"].sha256
+    sha = files.sha256_file(data_dir / "reuters.npz")
+    assert sha == files.REGISTRY["reuters"].sha256
     assert (data_dir / "reuters.npz").stat().st_mode & 0o777 == 0o644
-    assert_same(ours, datasets.load("reuters", DATA_DIR, num_words=10000, download=False))
-    datasets.load("reuters", data_dir, origin_base=base)  # now local: no new request
+    assert_same(ours, loaders.load("reuters", DATA_DIR, num_words=10000, download=False))
+    loaders.load("reuters", data_dir, origin_base=base)  # now local: no new request
     assert len(log) == 1
 
 
@@ -340,18 +342,56 @@ def test_download_corrupted_file_leaves_nothing(tmp_path, server):
     corrupt_copy(data_file("boston_housing.npz"), served / "boston_housing.npz", "flip")
     data_dir = tmp_path / "data"
     with pytest.raises(ChecksumError) as info:
-        datasets.load("boston_housing", data_dir, origin_base=base)
+        loaders.load("boston_housing", data_dir, origin_base=base)
     assert base + "boston_housing.npz" in str(info.value)
     assert "nothing was saved" in str(info.value)
     assert not data_dir.exists() or list(data_dir.iterdir()) == []
 
 
+def test_download_of_a_repacked_mnist_is_accepted(tmp_path, mnist):
+    """A file:// origin holding a re-pack of the MNIST arrays (other zip bytes)
+    is downloaded and accepted by the array digests, as a local re-pack is."""
+    (x_train, y_train), (x_test, y_test) = mnist
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    np.savez(origin / "mnist.npz", x_train=x_train, y_train=y_train, x_test=x_test,
+             y_test=y_test)
+    data_dir = tmp_path / "data"
+    assert_same(loaders.load("mnist", data_dir, origin_base=origin.as_uri()), mnist)
+    assert [p.name for p in data_dir.iterdir()] == ["mnist.npz"]
+    assert (data_dir / "mnist.npz").read_bytes() == (origin / "mnist.npz").read_bytes()
+
+
+def test_sha256_file_is_the_plain_sha256(tmp_path):
+    path = tmp_path / "bytes.bin"
+    path.write_bytes(bytes(range(256)) * 10000)  # several read chunks
+    assert files.sha256_file(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_missing_file_in_a_read_only_folder_is_clear(tmp_path, server):
+    served, base, log = server
+    shutil.copy(data_file("boston_housing.npz"), served / "boston_housing.npz")
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        with pytest.raises(DatasetUnavailableError, match="cannot write there") as info:
+            loaders.load("boston_housing", folder, origin_base=base)
+        assert_unavailable_message(str(info.value), files.REGISTRY["boston_housing"],
+                                   folder, base + "boston_housing.npz")
+        assert list(folder.iterdir()) == []
+    finally:
+        folder.chmod(0o755)
+
+
 def test_download_404(tmp_path, server):
     served, base, log = server
     data_dir = tmp_path / "data"
-    entry = datasets.REGISTRY["boston_housing"]
+    entry = files.REGISTRY["boston_housing"]
     with pytest.raises(DatasetUnavailableError) as info:
-        datasets.load("boston_housing", data_dir, origin_base=base)
+        loaders.load("boston_housing", data_dir, origin_base=base)
     assert "404" in str(info.value)
     assert_unavailable_message(str(info.value), entry, data_dir, base + entry.fname)
     assert log == ["/files/boston_housing.npz"]
@@ -359,14 +399,14 @@ def test_download_404(tmp_path, server):
 
 
 def test_imdb_unavailable_is_clear(tmp_path):
-    entry = datasets.REGISTRY["imdb"]
-    assert not datasets.is_available("imdb", tmp_path)
+    entry = files.REGISTRY["imdb"]
+    assert not files.is_available("imdb", tmp_path)
     origin = closed_port_url()
     with pytest.raises(DatasetUnavailableError) as info:
-        datasets.load("imdb", tmp_path, origin_base=origin, num_words=10000)
+        loaders.load("imdb", tmp_path, origin_base=origin, num_words=10000)
     assert_unavailable_message(str(info.value), entry, tmp_path, origin + entry.fname)
     with pytest.raises(DatasetUnavailableError, match="downloading was disabled"):
-        datasets.load("imdb", tmp_path, download=False)
+        loaders.load("imdb", tmp_path, download=False)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -381,34 +421,46 @@ def test_cli_fetch(tmp_path, capsys):
     file_origin = origin.as_uri() + "/"
     argv = ["fetch", "reuters", "boston_housing", "--data-dir", str(data_dir),
             "--origin-base", file_origin]
-    assert datasets.main(argv) == 0
+    assert main(argv) == 0
     out = capsys.readouterr().out
     assert "reuters.npz          downloaded" in out
     assert "boston_housing.npz   downloaded" in out
-    assert datasets.main(argv) == 0
+    assert main(argv) == 0
     assert capsys.readouterr().out.count(" ok\n") == 2
 
     closed = closed_port_url()
-    assert datasets.main(["fetch", "imdb", "--data-dir", str(data_dir),
+    assert main(["fetch", "imdb", "--data-dir", str(data_dir),
                           "--origin-base", closed]) == 0
     assert "imdb.npz             unavailable: " in capsys.readouterr().out
 
     corrupt_copy(origin / "reuters.npz", data_dir / "reuters.npz", "flip")
-    assert datasets.main(argv) == 1
+    assert main(argv) == 1
     out = capsys.readouterr().out
     assert "reuters.npz          CHECKSUM FAILED" in out
     assert "boston_housing.npz   ok" in out
 
     with pytest.raises(SystemExit):
-        datasets.main(["fetch", "cifar10"])
+        main(["fetch", "cifar10"])
 
 
 def test_cli_module_entry_point():
     data_file("boston_housing.npz")
     proc = subprocess.run(
-        [sys.executable, "-m", "mamgd_paper.datasets.datasets", "fetch", "boston_housing",
+        [sys.executable, "-m", "mamgd_paper.datasets", "fetch", "boston_housing",
          "--no-download", "--data-dir", str(DATA_DIR)],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "boston_housing.npz   ok" in proc.stdout
+
+
+def test_an_unavailable_file_is_named_by_the_variable_not_the_machine_path(tmp_path, monkeypatch):
+    # Messages reach executed notebooks: no absolute path of the machine in them.
+    monkeypatch.setenv("MAMGD_DATA_DIR", str(tmp_path))
+    with pytest.raises(DatasetUnavailableError) as error:
+        files.fetch("imdb", download=False)
+    message = str(error.value)
+    assert "is not in $MAMGD_DATA_DIR and" in message
+    assert "copy at $MAMGD_DATA_DIR/imdb.npz" in message
+    assert str(tmp_path) not in message
+    assert error.value.path == str(tmp_path / "imdb.npz")  # the exception keeps the path

@@ -8,7 +8,7 @@
 (b) Every "docs/protocol.md, section N" citation names a section that exists.
 (c) The Markdown tables of docs/protocol.md state the numbers that the code
     declares: ``mamgd.functions.PAPER_FUNCTIONS`` in section 3,
-    ``mamgd_paper.experiments.networks.networks.TASKS`` in section 4, and the update-step arithmetic
+    ``mamgd_paper.experiments.networks.tasks.TASKS`` in section 4, and the update-step arithmetic
     of the preamble. The table rows are parsed, so one wrong number fails.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from mamgd_paper.experiments.networks.networks import TASKS
+from mamgd_paper.experiments.networks.tasks import TASKS
 from mamgd.functions import PAPER_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,6 +1,6 @@
 """The test-function notebooks (01-03) run headlessly through Papermill.
 
-Each notebook runs in quick mode through :func:`mamgd_paper.runner.notebooks.execute`
+Each notebook runs in quick mode through :func:`mamgd_paper.runner.execute.execute`
 into a temporary folder; the test checks the files it publishes (and, for
 notebook 01, that the published tables equal the paper at 6 decimals: the
 notebook itself raises on any mismatch). A failing notebook must leave the
@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from mamgd import functions
-from mamgd_paper.runner import notebooks
+from mamgd_paper.runner import execute
 from mamgd_paper.paper import published as paper
 from mamgd_paper.experiments.ksearch import search
 
@@ -38,7 +38,7 @@ def headless(monkeypatch, tmp_path):
 def _run(name, tmp_path, **parameters):
     figures_dir = tmp_path / "figures"
     executed = tmp_path / "executed" / f"{name}.ipynb"
-    published = notebooks.execute(NOTEBOOKS / f"{name}.py", executed, figures_dir,
+    published = execute.execute(NOTEBOOKS / f"{name}.py", executed, figures_dir,
                                   parameters={"quick": True, "seeds": 5, **parameters})
     assert executed.exists()
     return figures_dir, {p.relative_to(figures_dir).as_posix() for p in published}, executed
@@ -148,8 +148,8 @@ def test_a_failing_notebook_publishes_nothing(tmp_path):
     executed = tmp_path / "executed" / "broken.ipynb"
     executed.parent.mkdir()
     executed.write_text("previous run")
-    with pytest.raises(notebooks.NotebookFailed, match="cells differ from the paper"):
-        notebooks.execute(source, executed, figures_dir, parameters={"quick": True})
+    with pytest.raises(execute.NotebookFailed, match="cells differ from the paper"):
+        execute.execute(source, executed, figures_dir, parameters={"quick": True})
     assert (figures_dir / "tables" / "table01.csv").read_text() == previous_table
     assert not (figures_dir / "fig01_quadratic.png").exists()
     assert sorted(p.name for p in figures_dir.rglob("*")) == ["table01.csv", "tables"]
@@ -163,6 +163,7 @@ def _digests(directory):
 
 
 def test_figure_files_are_byte_identical_across_runs_and_workers(tmp_path):
+    from mamgd_paper.core import plotting
     from mamgd_paper.experiments.functions import figures
     from mamgd_paper.experiments.trajectories import trajectories
 
@@ -173,7 +174,7 @@ def test_figure_files_are_byte_identical_across_runs_and_workers(tmp_path):
     runs = []
     for run, processes in enumerate((1, 2, 2)):
         directory = tmp_path / f"run{run}"
-        with figures.FigureWriter(directory, processes=processes) as writer:
+        with plotting.FigureWriter(directory, processes=processes) as writer:
             writer.submit("errors", figures.error_figure, curves, published, ylim=(0, 1),
                           title="Figure 1")
             writer.submit("paths", figures.contour_paths, functions.HIMMELBLAU, paths,
@@ -184,10 +185,35 @@ def test_figure_files_are_byte_identical_across_runs_and_workers(tmp_path):
 
 
 def test_figure_writer_reraises_worker_errors(tmp_path):
-    from mamgd_paper.experiments.functions import figures
+    from mamgd_paper.core import plotting
+    from mamgd_paper.experiments.ksearch import figures
 
     with pytest.raises(ValueError, match="log-uniform"):
-        with figures.FigureWriter(tmp_path, processes=2) as writer:
+        with plotting.FigureWriter(tmp_path, processes=2) as writer:
             writer.submit("bad", figures.sensitivity_figure,
                           [{"ks": [1.0, 2.0, 5.0], "errors": [[1.0, 1.0, 1.0]] * 3}])
     assert not list(tmp_path.glob("bad*"))
+
+
+def test_trajectory_selection_titles_and_ending_lines():
+    from mamgd_paper.experiments.trajectories import trajectories
+
+    quick = trajectories.selected_functions(quick=True)
+    assert [f.name for f in quick] == ["sphere", "himmelblau", "rosenbrock"]
+    assert trajectories.selected_functions() == list(functions.ALL_FUNCTIONS)
+    assert trajectories.selected_functions(["booth"], quick=True) == [functions.BOOTH]
+    assert trajectories.figure_stem("booth") == "traj_booth"
+    # Booth: Table 5 (40 steps), the paper's k = 0.1992; Rosenbrock: no table, 100 steps, k 0.1
+    assert trajectories.figure_title("booth") == (
+        "Booth function: 40 steps, learning rate 0.1, k = 0.1992")
+    assert trajectories.figure_title("rosenbrock").endswith(
+        ": 100 steps, learning rate 0.1, k = 0.1")
+    summary = pd.DataFrame({
+        "function": ["a", "a", "b", "b"], "optimizer": ["Adam", "SGD", "Adam", "SGD"],
+        "steps": [30, 30, 40, 40], "error_final": [0.5, 0.001234, float("nan"), 2.0],
+        "diverged": [False, False, True, False]})
+    assert trajectories.ending_lines(summary) == [
+        "- a: closest to the target after 30 steps is SGD (error 0.00123)",
+        "- b: closest to the target after 40 steps is SGD (error 2)",
+        "- diverged (non-finite after the last step): Adam on b"]
+    assert trajectories.ending_lines(summary[~summary["diverged"]])[-1].endswith(": none")

@@ -288,3 +288,69 @@ def test_packaged_paper_tables_equal_the_source_copy():
         pytest.skip("the source copy of the published tables is not beside the repository")
     assert PAPER_TABLES.read_bytes() == SOURCE_PAPER_TABLES.read_bytes()
     assert len(PAPER_TABLES.read_text().strip().splitlines()) == 1 + 765
+
+
+# ---------------------------------------------------------------------------
+# d-dimensional classics: Rastrigin and the chained Rosenbrock
+# ---------------------------------------------------------------------------
+
+
+def _central_difference(function, x, h=1e-6):
+    x = np.asarray(x, dtype=np.float64)
+    out = np.empty_like(x)
+    for i in range(x.size):
+        step = np.zeros_like(x)
+        step[i] = h
+        out[i] = (function.value(x + step) - function.value(x - step)) / (2 * h)
+    return out
+
+
+def test_rastrigin_values_by_hand():
+    f = F.RASTRIGIN
+    assert f.name == "rastrigin" and F.RASTRIGIN_10D.name == "rastrigin_10d"
+    assert f.value(np.zeros(2)) == 0.0
+    # 10*2 + 2 * (1 - 10 cos 2pi) = 20 - 18
+    assert f.value(np.ones(2)) == pytest.approx(2.0, abs=1e-12)
+    # 10*2 + 2 * (0.25 - 10 cos pi) = 20 + 2 * 10.25
+    assert f.value(np.full(2, 0.5)) == pytest.approx(40.5, abs=1e-12)
+    assert F.RASTRIGIN_10D.value(np.ones(10)) == pytest.approx(10.0, abs=1e-11)
+    grid = f.value(np.zeros((2, 3, 4)))
+    assert grid.shape == (3, 4) and not grid.any()
+    # the gradient vanishes at the global minimiser and at the local one near (1, 1)
+    assert not np.stack(f.gradient(np.zeros(2))).any()
+    assert f.domain == ((-5.12, 5.12),) * 2
+
+
+def test_rosenbrock_nd_values_by_hand():
+    f = F.ROSENBROCK_10D
+    assert f.value(np.ones(10)) == 0.0 and not np.stack(f.gradient(np.ones(10))).any()
+    # every one of the 9 terms is (1 - 0)^2 = 1 at the origin
+    assert f.value(np.zeros(10)) == 9.0
+    # d = 3 at (0, 1, 2): 100 (1 - 0)^2 + 1 + 100 (2 - 1)^2 + 0 = 201
+    assert F.rosenbrock(3).value(np.array([0.0, 1.0, 2.0])) == 201.0
+    assert f.start[:4] == (-1.2, 1.0, -1.2, 1.0)
+
+
+def test_rosenbrock_2d_is_the_paper_classic():
+    two = F.rosenbrock(2)
+    rng = np.random.default_rng(3)
+    for x in rng.uniform(-2, 2, size=(5, 2)):
+        assert two.value(x) == pytest.approx(F.ROSENBROCK.value(x), rel=1e-12)
+        assert np.allclose(np.stack(two.gradient(x)), np.stack(F.ROSENBROCK.gradient(x)),
+                           rtol=1e-12)
+
+
+@pytest.mark.parametrize("function", F.ND_FUNCTIONS, ids=[f.name for f in F.ND_FUNCTIONS])
+def test_nd_gradients_match_finite_differences(function):
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        x = rng.uniform(-1.5, 1.5, size=function.dim)
+        analytic = np.stack(function.gradient(x))
+        assert np.allclose(analytic, _central_difference(function, x), rtol=1e-6, atol=1e-5)
+
+
+def test_nd_dimension_is_checked():
+    with pytest.raises(ValueError, match="dim must be a whole number >= 2"):
+        F.rastrigin(1)
+    with pytest.raises(ValueError, match="dim must be a whole number >= 2"):
+        F.rosenbrock(True)

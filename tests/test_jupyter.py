@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from mamgd_paper.runner import notebooks
+from mamgd_paper.runner import execute, scrub
 from mamgd_paper.core import parameters
 from conftest import ROOT
 
@@ -184,8 +184,8 @@ def test_executed_notebook_is_byte_stable():
     output = base / "executed" / "03_trajectories.ipynb"
     runs = []
     for index in range(2):
-        notebooks.execute(ROOT / "notebooks" / "03_trajectories.py", output,
-                          base / "figures", {"quick": True})
+        execute.execute(ROOT / "notebooks" / "03_trajectories.py", output,
+                        base / "figures", {"quick": True})
         runs.append(output.read_bytes())
     shutil.rmtree(base, ignore_errors=True)
     assert runs[0] == runs[1]
@@ -216,7 +216,7 @@ def test_make_stable_replaces_paths_and_drops_noise():
             nbformat.v4.new_output("stream", name="stdout", text="wrote /scratch/x/outputs/a\n"),
         ])])
     notebook.cells[0].metadata["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00"}
-    notebooks.make_stable(notebook, {"/scratch/x/outputs": "../figures"})
+    scrub.make_stable(notebook, {"/scratch/x/outputs": "../figures"})
     cell = notebook.cells[0]
     assert cell["id"] == "cell-000" and "execution" not in cell.metadata
     assert cell["source"] == "figures_dir = '../figures'"
@@ -255,9 +255,9 @@ def test_good_parameters_pass():
 
 @pytest.mark.xdist_group("notebook-runs")
 def test_seeds_zero_stops_in_the_first_code_cell(tmp_path):
-    with pytest.raises(notebooks.NotebookFailed) as failure:
-        notebooks.execute(ROOT / "notebooks" / "network_task.py", tmp_path / "04.ipynb",
-                          tmp_path / "figures", {"quick": True, "table": 7, "seeds": 0})
+    with pytest.raises(execute.NotebookFailed) as failure:
+        execute.execute(ROOT / "notebooks" / "network_task.py", tmp_path / "04.ipynb",
+                        tmp_path / "figures", {"quick": True, "table": 7, "seeds": 0})
     message = str(failure.value)
     assert "ParameterError" in message and "seeds=0" in message
     assert "whole number >= 1" in message
@@ -296,11 +296,11 @@ def test_a_stopped_run_leaves_nothing_behind(tmp_path, stop):
     output = tmp_path / "executed" / "sleeper.ipynb"
     env = dict(os.environ, TMPDIR=str(scratch_root), PYTHONPATH=str(ROOT))
     process = subprocess.Popen(
-        [sys.executable, "-m", "mamgd_paper.runner.notebooks", str(source), str(output),
+        [sys.executable, "-m", "mamgd_paper.runner", str(source), str(output),
          "--figures-dir", str(figures), "--run-times", str(tmp_path / "times")],
         env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not list(scratch_root.glob(f"{notebooks.SCRATCH_PREFIX}*/outputs/partial.txt")):
+    while not list(scratch_root.glob(f"{execute.SCRATCH_PREFIX}*/outputs/partial.txt")):
         assert process.poll() is None, process.stderr.read()
         assert time.monotonic() < deadline, "the notebook never reached its sleeping cell"
         time.sleep(0.2)

@@ -1,11 +1,11 @@
-"""The Makefile reruns exactly the notebooks whose inputs changed.
+"""``make all`` reruns exactly the notebooks whose inputs changed; ``make reproduce`` all of them.
 
-A copy of the Makefile, the notebook sources, ``companion/`` and ``mamgd/`` goes
+A copy of the Makefile, the notebook sources, ``mamgd_paper/`` and ``mamgd/`` goes
 to a temporary folder with every executed notebook (an empty stand-in) and
 notebook 02's k-sensitivity table up to date; then ``make -n`` (never a real
 run) says which notebooks it would rerun after one file changed (``-W FILE``:
 "pretend FILE was just modified", or a real newer mtime). The dependency
-scanner (``python3 -m mamgd_paper.runner.notebooks deps``) runs for real, as make
+scanner (``python3 -m mamgd_paper.runner deps``) runs for real, as make
 rewrites its include file even under ``-n``.
 """
 
@@ -32,14 +32,14 @@ FUNCTION = {"01_test_functions", "02_decay_search", "03_trajectories"}
 ALL = FUNCTION | set(NETWORK) | {p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py")}
 SENSITIVITY = "figures/tables/k_sensitivity.csv"
 SOURCES_AT, OUTPUTS_AT = 1_000_000_000, 1_100_000_000  # seconds since the epoch
-RUN = re.compile(r"-m companion\.notebooks (\S+) (\S+)/([^/\s]+)\.ipynb --figures-dir (\S+)(.*)")
+RUN = re.compile(r"-m mamgd_paper\.runner (\S+) (\S+)/([^/\s]+)\.ipynb --figures-dir (\S+)(.*)")
 
 
 def _copy_project(dest):
     for name in ("Makefile", "pyproject.toml", "requirements.lock"):
         shutil.copy2(ROOT / name, dest / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "executed", ".ipynb_checkpoints")
-    for folder in ("companion", "mamgd", "notebooks"):
+    for folder in ("mamgd_paper", "mamgd", "notebooks"):
         shutil.copytree(ROOT / folder, dest / folder, ignore=ignore)
     for name in ALL:
         (dest / "notebooks" / "executed").mkdir(parents=True, exist_ok=True)
@@ -76,7 +76,7 @@ def project(tmp_path_factory):
     _copy_project(project)
     _set_times(project)
     # write build/notebook-deps.mk once (make does it before anything else)
-    _make(project, "reproduce")
+    _make(project, "all")
     assert (project / "build" / "notebook-deps.mk").is_file()
     return project
 
@@ -91,7 +91,7 @@ def _make(project, *args):
 
 
 def _runs(project, *args, touch=None):
-    """The notebook runs ``make -n ARGS reproduce`` lists: {name: (source, line)}."""
+    """The notebook runs ``make -n ARGS`` lists: {name: (source, line)}."""
     _set_times(project)
     if touch:
         os.utime(project / touch, (OUTPUTS_AT + 100, OUTPUTS_AT + 100))
@@ -106,29 +106,38 @@ def _runs(project, *args, touch=None):
     return runs
 
 
+def test_reproduce_reruns_every_notebook_even_when_up_to_date(project):
+    runs = _runs(project, "reproduce")
+    assert set(runs) == ALL
+    assert all("--figures-dir figures" in line for _, line in runs.values())
+
+
 def test_nothing_to_do_when_up_to_date(project):
-    output = _make(project, "reproduce")
+    output = _make(project, "all")
     assert not RUN.search(output), output
     assert "k_sensitivity" not in output, "the table looked older than notebook 02"
 
 
-def test_report_module_reruns_no_notebook(project):
-    assert _runs(project, "-W", "mamgd_paper/audit/report.py", "reproduce") == {}
+def test_report_modules_rerun_no_notebook(project):
+    for module in ("mamgd_paper/audit/render.py", "mamgd_paper/audit/templates/REPORT.md.j2",
+                   "mamgd_paper/experiments/ablation/findings.py"):
+        assert _runs(project, "-W", module, "all") == {}, module
 
 
 def test_runner_change_reruns_no_notebook(project):
-    assert _runs(project, "-W", "mamgd_paper/runner/notebooks.py", "reproduce") == {}
+    for module in ("mamgd_paper/runner/execute.py", "mamgd_paper/runner/manifest.py"):
+        assert _runs(project, "-W", module, "all") == {}, module
 
 
 def test_networks_module_reruns_its_importers(project):
-    runs = set(_runs(project, "-W", "mamgd_paper/experiments/networks/networks.py", "reproduce"))
+    runs = set(_runs(project, "-W", "mamgd_paper/experiments/networks/tasks.py", "all"))
     assert set(NETWORK) <= runs
     assert "09_curvature_ablation" in runs  # mamgd_paper.experiments.ablation.ablation imports it
     assert not runs & FUNCTION
 
 
 def test_template_reruns_the_five_network_notebooks(project):
-    runs = _runs(project, "-W", "notebooks/network_task.py", "reproduce")
+    runs = _runs(project, "-W", "notebooks/network_task.py", "all")
     assert set(runs) == set(NETWORK)
     for name, (source, line) in runs.items():
         assert source == "notebooks/network_task.py"
@@ -137,18 +146,18 @@ def test_template_reruns_the_five_network_notebooks(project):
 
 
 def test_own_source_reruns_only_that_notebook(project):
-    assert set(_runs(project, "-W", "notebooks/03_trajectories.py", "reproduce")) == {
+    assert set(_runs(project, "-W", "notebooks/03_trajectories.py", "all")) == {
         "03_trajectories"}
 
 
 def test_library_reruns_every_notebook(project):
-    assert set(_runs(project, "-W", "mamgd/reference.py", "reproduce")) == ALL
+    assert set(_runs(project, "-W", "mamgd/reference.py", "all")) == ALL
 
 
 def test_reproduce_starts_the_longest_notebooks_first(project):
     """-j2 starts notebooks in this order: 02 (09 needs its table), then the
     longest, with the short 01 in between so that 09 finds 02 done."""
-    order = list(_runs(project, "-W", "mamgd/reference.py", "reproduce"))
+    order = list(_runs(project, "-W", "mamgd/reference.py", "all"))
     long_first = [n for n in ("02_decay_search", "11_equal_budget", "01_test_functions",
                               "09_curvature_ablation", "05_mnist", "07_reuters")
                   if n in ALL]
@@ -157,17 +166,16 @@ def test_reproduce_starts_the_longest_notebooks_first(project):
 
 
 def test_paper_tables_rerun_the_notebooks_that_read_them(project):
-    runs = set(_runs(project, "-W", "mamgd_paper/paper/paper_tables.csv", "reproduce"))
+    runs = set(_runs(project, "-W", "mamgd_paper/paper/paper_tables.csv", "all"))
     assert set(NETWORK) | {"01_test_functions"} <= runs  # they import mamgd_paper.paper.published
-    assert "03_trajectories" not in runs
 
 
 def test_newer_sensitivity_table_reruns_notebook_09(project):
-    assert set(_runs(project, "reproduce", touch=SENSITIVITY)) == {"09_curvature_ablation"}
+    assert set(_runs(project, "all", touch=SENSITIVITY)) == {"09_curvature_ablation"}
 
 
 def test_notebook_02_rerun_reruns_notebook_09(project):
-    runs = _runs(project, "-W", "notebooks/02_decay_search.py", "reproduce")
+    runs = _runs(project, "-W", "notebooks/02_decay_search.py", "all")
     assert set(runs) == {"02_decay_search", "09_curvature_ablation"}
 
 
@@ -179,10 +187,10 @@ def test_sensitivity_table_published_with_notebook_02_is_not_stale(project):
     _set_times(project)
     for path in (executed / "02_decay_search.ipynb", project / SENSITIVITY):
         os.utime(path, (OUTPUTS_AT + 10, OUTPUTS_AT + 10))
-    output = _make(project, "reproduce")
+    output = _make(project, "all")
     assert [m.group(3) for m in RUN.finditer(output)] == ["09_curvature_ablation"]
     os.utime(executed / "09_curvature_ablation.ipynb", (OUTPUTS_AT + 20, OUTPUTS_AT + 20))
-    assert not RUN.search(_make(project, "reproduce"))
+    assert not RUN.search(_make(project, "all"))
 
 
 def test_goals_functions_and_networks(project):
@@ -212,9 +220,9 @@ def test_goals_without_notebooks_skip_the_scanner(project):
     _set_times(project)
     include = project / "build" / "notebook-deps.mk"
     include.unlink()
-    output = _make(project, "-W", "mamgd_paper/experiments/networks/networks.py", "report")
-    assert "mamgd_paper.runner.notebooks deps" not in output and not include.exists()
-    _make(project, "reproduce")  # writes it again
+    output = _make(project, "-W", "mamgd_paper/experiments/networks/tasks.py", "report")
+    assert "mamgd_paper.runner deps" not in output and not include.exists()
+    _make(project, "all")  # writes it again
     assert include.is_file()
 
 
@@ -222,7 +230,7 @@ def test_goals_without_notebooks_skip_the_scanner(project):
 
 
 def test_scanner_follows_imports_and_data_files(tmp_path):
-    from mamgd_paper.runner.notebooks import notebook_dependencies
+    from mamgd_paper.runner.deps import notebook_dependencies
 
     pkg = tmp_path / "pkg"
     (pkg / "data").mkdir(parents=True)
@@ -250,24 +258,30 @@ def test_scanner_follows_imports_and_data_files(tmp_path):
 
 
 def test_scanner_on_the_project():
-    from mamgd_paper.runner.notebooks import notebook_dependencies
+    from mamgd_paper.runner.deps import notebook_dependencies
 
     deps = notebook_dependencies("notebooks/network_task.py", root=ROOT)
     assert deps[0] == "notebooks/network_task.py"
-    for path in ("mamgd_paper/experiments/networks/networks.py", "mamgd_paper/experiments/networks/figures.py",
+    for path in ("mamgd_paper/experiments/networks/tasks.py", "mamgd_paper/experiments/networks/figures.py",
                  "mamgd_paper/paper/published.py", "mamgd_paper/paper/paper_tables.csv",
                  "mamgd_paper/__init__.py", "mamgd/reference.py"):
         assert path in deps
-    assert "mamgd_paper/audit/report.py" not in deps and "mamgd_paper/experiments/ksearch/search.py" not in deps
-    assert "mamgd_paper/experiments/networks/networks.py" in notebook_dependencies(
+    assert "mamgd_paper/audit/render.py" not in deps and "mamgd_paper/experiments/ksearch/search.py" not in deps
+    assert "mamgd_paper/experiments/networks/tasks.py" in notebook_dependencies(
         "notebooks/09_curvature_ablation.py", root=ROOT)
 
 
 def test_scanner_needs_only_the_standard_library(tmp_path):
-    # the runner and the two companion modules it imports at the top
-    runner_imports = {"mamgd_paper.core.progress", "mamgd_paper.core.paths", "mamgd_paper.runner.quiet"}
-    for module in ("mamgd_paper/__init__.py", "mamgd_paper/runner/notebooks.py",
-                   "mamgd_paper/core/progress.py", "mamgd_paper/core/paths.py", "mamgd_paper/runner/quiet.py"):
+    # the runner's modules and the pipeline modules they import at the top
+    runner_imports = {"mamgd_paper.core.progress", "mamgd_paper.core.paths",
+                      "mamgd_paper.core.atomic"}
+    modules = ["mamgd_paper/__init__.py", "mamgd_paper/core/__init__.py",
+               "mamgd_paper/core/progress.py", "mamgd_paper/core/paths.py",
+               "mamgd_paper/core/atomic.py"]
+    modules += sorted(p.relative_to(ROOT).as_posix()
+                      for p in (ROOT / "mamgd_paper" / "runner").glob("*.py"))
+    assert "mamgd_paper/runner/deps.py" in modules
+    for module in modules:
         tree = ast.parse((ROOT / module).read_text())
         for node in tree.body:  # module level: what `python3 -m` imports
             if isinstance(node, ast.Import):
@@ -276,20 +290,22 @@ def test_scanner_needs_only_the_standard_library(tmp_path):
                 names = [node.module]
             else:
                 continue
-            if isinstance(node, ast.ImportFrom) and node.module == "companion":
-                names = [f"companion.{alias.name}" for alias in node.names]
+            if isinstance(node, ast.ImportFrom) and node.module in (
+                    "mamgd_paper.core", "mamgd_paper.runner"):
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
             for name in names:
                 top = name.split(".")[0]
                 assert (top == "__future__" or top in sys.stdlib_module_names
-                        or name in runner_imports), (module, name)
+                        or name in runner_imports or name.startswith("mamgd_paper.runner")
+                        ), (module, name)
     # -S: no site-packages at all (no venv, no numpy)
     output = tmp_path / "deps.mk"
-    subprocess.run([sys.executable, "-S", "-m", "mamgd_paper.runner.notebooks", "deps", "--output",
+    subprocess.run([sys.executable, "-S", "-m", "mamgd_paper.runner", "deps", "--output",
                     str(output), "$(EXECUTED)/05_mnist.ipynb=notebooks/network_task.py"],
                    cwd=ROOT, check=True, timeout=60, env={"PATH": os.environ.get("PATH", "")})
     text = output.read_text()
     assert "$(EXECUTED)/05_mnist.ipynb: \\\n    notebooks/network_task.py \\\n" in text
-    assert "    mamgd_paper/experiments/networks/networks.py \\\n" in text
+    assert "    mamgd_paper/experiments/networks/tasks.py \\\n" in text
 
 
 # ---- the runner ------------------------------------------------------------
@@ -298,7 +314,8 @@ def test_scanner_needs_only_the_standard_library(tmp_path):
 def test_runner_gives_published_files_the_notebook_mtime(tmp_path):
     pytest.importorskip("papermill")
     pytest.importorskip("jupytext")
-    from mamgd_paper.runner import notebooks
+    from mamgd_paper.runner import manifest
+    from mamgd_paper.runner.execute import execute
 
     source = tmp_path / "tiny.py"
     source.write_text(
@@ -308,7 +325,31 @@ def test_runner_gives_published_files_the_notebook_mtime(tmp_path):
         "(root / 'tables' / 'a.csv').write_text('a\\n')\n"
         "(root / 'b.txt').write_text('b\\n')\n")
     output = tmp_path / "executed" / "tiny.ipynb"
-    published = notebooks.execute(source, output, tmp_path / "figures")
+    published = execute(source, output, tmp_path / "figures")
     assert sorted(p.name for p in published) == ["a.csv", "b.txt"]
     mtime = output.stat().st_mtime_ns
     assert [p.stat().st_mtime_ns for p in published] == [mtime, mtime]
+    # the figure manifest names the notebook that published each file
+    assert manifest.read(tmp_path / "figures") == {"b.txt": "tiny", "tables/a.csv": "tiny"}
+    assert not [p for p in (tmp_path / "figures").rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_manifest_replaces_a_notebooks_entries_and_stays_deterministic(tmp_path):
+    from mamgd_paper.runner import manifest
+
+    figures = tmp_path / "figures"
+    (figures / "tables").mkdir(parents=True)
+    manifest.record(figures, "01_a", [figures / "x.png", figures / "tables" / "t.csv"])
+    manifest.record(figures, "02_b", [figures / "y.png", figures / manifest.NAME])
+    first = manifest.path_of(figures).read_bytes()
+    manifest.record(figures, "01_a", [figures / "tables" / "t.csv", figures / "z.pdf"])
+    assert manifest.read(figures) == {"tables/t.csv": "01_a", "y.png": "02_b", "z.pdf": "01_a"}
+    text = manifest.path_of(figures).read_text()
+    assert str(tmp_path) not in text and list(manifest.read(figures)) == sorted(
+        manifest.read(figures))
+    manifest.record(figures, "01_a", [figures / "x.png", figures / "tables" / "t.csv"])
+    assert manifest.path_of(figures).read_bytes() == first  # same files, same bytes
+    with pytest.raises(ValueError):
+        manifest.record(figures, "03_c", [tmp_path / "elsewhere.png"])
+    with pytest.raises(ValueError):
+        manifest.write(figures, {"../up.png": "03_c"})

@@ -1,5 +1,5 @@
 """Run the network notebook template (notebooks/network_task.py) for Tables
-7-11 in quick mode through mamgd_paper.runner.notebooks.execute, as the Makefile does
+7-11 in quick mode through mamgd_paper.runner.execute.execute, as the Makefile does
 for notebooks/executed/04_approximation.ipynb ... 08_boston_housing.ipynb
 (``-p table N``), and check what it publishes and says.
 
@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mamgd_paper.experiments.networks import networks
-from mamgd_paper.runner import notebooks
+from mamgd_paper.experiments.networks import describe, tasks, verdicts
+from mamgd_paper.runner import execute
 from mamgd_paper.paper.published import paper_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,12 +49,12 @@ def _execute(table, tmp_path, monkeypatch):
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
     figures = tmp_path / "figures"
     executed = tmp_path / f"{name}.ipynb"
-    published = notebooks.execute(TEMPLATE, executed, figures,
-                                  parameters={"table": table, "quick": True, "seeds": 5,
-                                              "verbose": 0})
+    published = execute.execute(TEMPLATE, executed, figures,
+                                parameters={"table": table, "quick": True, "seeds": 5,
+                                            "verbose": 0})
     assert executed.is_file()
     text = _text_outputs(executed)
-    task = networks.TASKS[table]
+    task = tasks.TASKS[table]
     # the task's prose, written from its declaration
     assert f"## Table {table} and Figure {table}: {task.subject}" in text
     assert task.quick_data in text and task.paper_data in text
@@ -91,14 +91,14 @@ def test_network_notebook_quick(table, tmp_path, monkeypatch):
     seeds = pd.read_csv(tables / f"{stem}_seeds.csv")
     assert list(seeds.columns[:4]) == ["seed", "epoch", "optimizer", "loss"]
     assert "val_loss" in seeds.columns and set(seeds["seed"]) == {0}
-    verdicts = pd.read_csv(tables / f"{stem}_verdicts.csv")
-    assert set(verdicts["verdict"]) <= {"within-band", "outside-band"}
-    assert len(verdicts) == 2 * (len(wide.columns) - 1)
+    bands = pd.read_csv(tables / f"{stem}_verdicts.csv")
+    assert set(bands["verdict"]) <= {"within-band", "outside-band"}
+    assert len(bands) == 2 * (len(wide.columns) - 1)
     status = pd.read_csv(tables / f"{stem}_status.csv")
     assert status.loc[0, "status"] == "run" and bool(status.loc[0, "quick"])
     text = _text_outputs(executed)
     assert f"Table {table}: " in text
-    if table in networks.PAPER_LOGGED_VALIDATION_ACCURACY:  # Reuters (IMDB: below)
+    if table in verdicts.PAPER_LOGGED_VALIDATION_ACCURACY:  # Reuters (IMDB: below)
         assert "authors_log" in text
     else:
         assert "authors_log" not in text
@@ -132,30 +132,30 @@ def test_template_is_the_only_network_notebook_source():
     assert "\ntable = 8 " in text  # opens usefully in Jupyter
 
 
-@pytest.mark.parametrize("table", sorted(networks.TASKS))
+@pytest.mark.parametrize("table", sorted(tasks.TASKS))
 def test_describe_writes_the_prose_from_the_declaration(table):
-    task = networks.TASKS[table]
-    intro = networks.describe(task)
+    task = tasks.TASKS[table]
+    intro = describe.describe(task)
     assert intro.startswith(f"## Table {table} and Figure {table}: {task.subject}\n")
     assert f"{task.epochs} epochs at batch size {task.batch_size}" in intro
     assert f"k = {task.k:.0e}".replace("e-0", "e-") in intro
     assert task.heldout in intro and task.quick_data in intro
     assert ("steps_per_execution" in intro) == (task.steps_per_execution > 1)
     assert ("Without it this notebook still succeeds" in intro) == task.allow_missing
-    figure = networks.describe(task, "figure")
+    figure = describe.describe(task, "figure")
     assert ("gives no y limits" in figure) == (task.ylim is None)
-    heldout = networks.describe(task, "heldout")
-    assert ("authors' run log" in heldout) == (table in networks.PAPER_LOGGED_VALIDATION_ACCURACY)
-    assert task.comparison_note in networks.describe(task, "comparison")
+    heldout = describe.describe(task, "heldout")
+    assert ("authors' run log" in heldout) == (table in verdicts.PAPER_LOGGED_VALIDATION_ACCURACY)
+    assert task.comparison_note in describe.describe(task, "comparison")
     with pytest.raises(ValueError, match="part must be one of"):
-        networks.describe(task, "nothing")
+        describe.describe(task, "nothing")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("table", sorted(networks.TASKS))
+@pytest.mark.parametrize("table", sorted(tasks.TASKS))
 def test_declared_train_size_is_the_prepared_one(table):
     """``train_size`` (the prose's updates per epoch) matches the prepared data."""
-    task = networks.TASKS[table]
+    task = tasks.TASKS[table]
     _, _, fname = NOTEBOOKS[table]
     if fname and not (DATA_DIR / fname).is_file():
         pytest.skip(f"{fname} not in {DATA_DIR}")

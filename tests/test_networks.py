@@ -1,4 +1,4 @@
-"""Tests of mamgd_paper.experiments.networks.networks: the protocol of Tables 7-11, data preparation,
+"""Tests of mamgd_paper.experiments.networks: the protocol of Tables 7-11, data preparation,
 determinism, verdict logic, the IMDB pipeline and its "not run" path.
 
 Real data are read from $MAMGD_DATA_DIR, falling back to ../shared/data/keras
@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mamgd_paper.experiments.networks import networks as N
+from mamgd_paper.experiments.networks import cache, outputs, tasks, training, verdicts
+from mamgd_paper.experiments.networks.data import (SequenceSet, Split, TaskData, approximation_data,
+                                                   multi_hot)
 from mamgd_paper.paper import registry
-from mamgd_paper.paper.published import paper_table
+from mamgd_paper.paper.published import OUTSIDE, WITHIN, band_verdict, paper_table
 
 from conftest import run_python
 
@@ -67,7 +69,7 @@ def require(fname):
 @pytest.mark.parametrize("table", sorted(FACTS))
 def test_protocol_facts(table):
     layers, loss, metrics, epochs, batch, k, baselines, ylim, input_dim = FACTS[table]
-    task = N.TASKS[table]
+    task = tasks.TASKS[table]
     assert task.table == task.figure == table
     assert tuple((layer.units, layer.activation) for layer in task.layers) == layers
     assert (task.loss, task.metrics, task.epochs, task.batch_size) == (loss, metrics, epochs, batch)
@@ -90,7 +92,7 @@ def test_built_model_and_optimizers(table):
 
     import mamgd
 
-    task = N.TASKS[table]
+    task = tasks.TASKS[table]
     model = task.build_model()
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     assert len(dense) == len(model.layers)
@@ -132,7 +134,7 @@ def test_protocol_md_agrees():
     losses = {"MSE": "mse", "categorical CE": "categorical_crossentropy",
               "binary CE": "binary_crossentropy", "MSE (metric MAE)": "mse"}
     for table, cells in rows.items():
-        task = N.TASKS[table]
+        task = tasks.TASKS[table]
         layers = []
         for part in cells[3].split(","):
             words = part.split()
@@ -147,12 +149,12 @@ def test_protocol_md_agrees():
     for chunk in baselines.replace("\n", " ").split(";"):
         table, names = chunk.split(":")
         names = [n.strip() for n in names.split(",")]
-        assert N.TASKS[int(table)].optimizer_names == ["MAMGD", *names]
+        assert tasks.TASKS[int(table)].optimizer_names == ["MAMGD", *names]
     limits = re.search(r"Figure y limits: (.*?)\.\n", section, re.S).group(1)
     found = {int(t): (float(a), float(b))
              for t, a, b in re.findall(r"(\d+): \[([\d.]+), ([\d.]+)\]", limits)}
-    assert found == {t: N.TASKS[t].ylim for t in found}
-    assert {t for t in N.TASKS if N.TASKS[t].ylim} == set(found)
+    assert found == {t: tasks.TASKS[t].ylim for t in found}
+    assert {t for t in tasks.TASKS if tasks.TASKS[t].ylim} == set(found)
 
 
 # --------------------------------------------------------------------------
@@ -160,7 +162,7 @@ def test_protocol_md_agrees():
 
 
 def test_approximation_data():
-    data = N.APPROXIMATION.prepare(N.approximation_data())
+    data = tasks.APPROXIMATION.prepare(approximation_data())
     assert data.sizes() == {"train": 10000, "validation": 9999}
     x, y = data.train.x[:, 0], data.train.y[:, 0]
     assert data.train.x.dtype == np.float32 and data.train.y.dtype == np.float32
@@ -174,7 +176,7 @@ def test_approximation_data():
 
 def test_mnist_splits():
     data_dir = require("mnist.npz")
-    task = N.MNIST
+    task = tasks.MNIST
     data = task.prepare(task.load(data_dir))
     assert data.sizes() == {"train": 60000, "validation": 10000}
     assert data.train.x.shape == (60000, 784) and data.train.x.dtype == np.float32
@@ -187,7 +189,7 @@ def test_mnist_splits():
 
 def test_reuters_splits():
     data_dir = require("reuters.npz")
-    task = N.REUTERS
+    task = tasks.REUTERS
     raw = task.load(data_dir)
     data = task.prepare(raw)
     assert data.sizes() == {"train": 7982, "validation": 1000, "test": 2246}
@@ -202,12 +204,12 @@ def test_reuters_splits():
     assert data.train.x.num_words == 10000 and data.train.x.values.dtype == np.int32
     batch_x, batch_y = next(iter(data.validation.dataset(512)))
     assert batch_x.dtype.name == "float32" and tuple(batch_x.shape) == (512, 10000)
-    np.testing.assert_array_equal(batch_x.numpy(), N.multi_hot(x_train[:512], 10000))
+    np.testing.assert_array_equal(batch_x.numpy(), multi_hot(x_train[:512], 10000))
 
 
 def test_boston_splits():
     data_dir = require("boston_housing.npz")
-    task = N.BOSTON_HOUSING
+    task = tasks.BOSTON_HOUSING
     raw = task.load(data_dir)
     data = task.prepare(raw)
     assert data.sizes() == {"train": 404, "validation": 102}
@@ -222,18 +224,18 @@ def test_boston_splits():
 
 def test_multi_hot_is_float32():
     seqs = [[1, 5, 5, 9], [], [0, 2]]
-    matrix = N.multi_hot(seqs, 10)
+    matrix = multi_hot(seqs, 10)
     assert matrix.dtype == np.float32
     np.testing.assert_array_equal(matrix.sum(axis=1), [3, 0, 2])
-    assert N.multi_hot(seqs, 10, dtype="uint8").dtype == np.uint8
+    assert multi_hot(seqs, 10, dtype="uint8").dtype == np.uint8
     with pytest.raises(ValueError, match="float32 or smaller"):
-        N.multi_hot(seqs, 10, dtype="float64")
-    bag = N.SequenceSet.from_sequences(seqs, 10)
+        multi_hot(seqs, 10, dtype="float64")
+    bag = SequenceSet.from_sequences(seqs, 10)
     assert bag.values.dtype == np.int32 and len(bag) == 3
     np.testing.assert_array_equal(bag.multi_hot(), matrix)
     np.testing.assert_array_equal(bag[1:].multi_hot(), matrix[1:])
     with pytest.raises(ValueError, match="num_words"):
-        N.SequenceSet.from_sequences([[3, 12]], 10)
+        SequenceSet.from_sequences([[3, 12]], 10)
 
 
 # --------------------------------------------------------------------------
@@ -260,7 +262,7 @@ def synthetic_imdb(n_train=10300, n_test=300, num_words=10000, seed=0):
 
 def test_imdb_pipeline_on_synthetic_data():
     raw = synthetic_imdb()
-    data = N.IMDB.prepare(raw)
+    data = tasks.IMDB.prepare(raw)
     assert data.sizes() == {"train": 300, "validation": 10000, "test": 300}
     (x_train, y_train), (x_test, y_test) = raw
     # the paper's split: first 10000 = validation, the rest = training
@@ -271,20 +273,20 @@ def test_imdb_pipeline_on_synthetic_data():
     # the batches the model sees: float32 multi-hot, equal to the paper's vectorisation
     xs = [x.numpy() for x, _ in data.train.dataset(128)]
     assert {x.dtype for x in xs} == {np.dtype("float32")}
-    np.testing.assert_array_equal(np.concatenate(xs), N.multi_hot(x_train[10000:], 10000))
+    np.testing.assert_array_equal(np.concatenate(xs), multi_hot(x_train[10000:], 10000))
     # a shuffled epoch is a permutation of the rows
     ys = np.concatenate([y.numpy() for _, y in data.train.dataset(128, shuffle=True, seed=3)])
     np.testing.assert_array_equal(np.sort(ys[:, 0]), np.sort(data.train.y[:, 0]))
     # one short run through the whole runner: every held-out column is there
     small = dataclasses.replace(data, validation=data.validation[:500])
-    result = N.run_experiment(N.IMDB, seeds=1, epochs=2, data=small, verbose=0)
+    result = training.run_experiment(tasks.IMDB, seeds=1, epochs=2, data=small, verbose=0)
     history = result.history
     assert list(history.columns) == ["seed", "epoch", "optimizer", "loss", "accuracy",
                                      "val_loss", "val_accuracy", "test_loss",
                                      "test_accuracy"]
     assert len(history) == 2 * 4 and history.notna().all().all()
     assert history.groupby("optimizer")["loss"].last().lt(0.7).all()
-    summary = N.summary_table(history, N.IMDB)
+    summary = verdicts.summary_table(history, tasks.IMDB)
     assert list(summary["optimizer"]) == ["MAMGD", "Adam", "Adagrad", "RMSprop"]
     last = history[history["epoch"] == 2].set_index("optimizer")
     np.testing.assert_allclose(summary.set_index("optimizer")["test_accuracy_mean"],
@@ -295,7 +297,7 @@ IMDB_MEMORY_CODE = """
 import dataclasses
 import resource
 import numpy as np
-from mamgd_paper.experiments.networks import networks as N
+from mamgd_paper.experiments.networks import tasks, training
 rng = np.random.default_rng(0)
 
 def part(n):  # IMDB's size: 25000 reviews of ~240 words, indices < 10000
@@ -304,9 +306,9 @@ def part(n):  # IMDB's size: 25000 reviews of ~240 words, indices < 10000
         reviews[i] = [1] + rng.integers(2, 10000, int(rng.integers(10, 470))).tolist()
     return reviews, rng.integers(0, 2, n)
 
-data = N.IMDB.prepare((part(25000), part(25000)))
-task = dataclasses.replace(N.IMDB, optimizers=N.IMDB.optimizers[:1])
-result = N.run_experiment(task, seeds=1, epochs=1, data=data, verbose=0)
+data = tasks.IMDB.prepare((part(25000), part(25000)))
+task = dataclasses.replace(tasks.IMDB, optimizers=tasks.IMDB.optimizers[:1])
+result = training.run_experiment(task, seeds=1, epochs=1, data=data, verbose=0)
 assert result.history.notna().all().all()
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
@@ -325,13 +327,13 @@ def test_imdb_full_size_stays_far_below_4_gb():
 def test_imdb_not_run_when_file_absent(tmp_path, no_download):
     empty = tmp_path / "data"
     empty.mkdir()
-    result = N.run_experiment(N.IMDB, seeds=5, data_dir=empty, allow_missing=True)
+    result = training.run_experiment(tasks.IMDB, seeds=5, data_dir=empty, allow_missing=True)
     assert not result.ran and result.history is None
-    line = N.status_line(result)
+    line = outputs.status_line(result)
     assert line.startswith("Table 9 not run: imdb.npz not available")
     assert str(empty) not in line  # no machine-specific path in the committed note
     out = tmp_path / "figures"
-    N.write_outputs(result, out)
+    outputs.write_outputs(result, out)
     files = sorted(p.name for p in (out / "tables").iterdir())
     assert files == ["table09_status.csv", "table09_status.md", "table09_status.tex"]
     status = pd.read_csv(out / "tables" / "table09_status.csv")
@@ -339,10 +341,10 @@ def test_imdb_not_run_when_file_absent(tmp_path, no_download):
     assert "Table 9 not run: imdb.npz not available" in status.loc[0, "note"]
     assert "Table 9 not run: imdb.npz not available" in (out / "tables" / "table09_status.md").read_text()
     # without allow_missing the loader's error surfaces
-    from mamgd_paper.datasets.datasets import DatasetUnavailableError
+    from mamgd_paper.datasets.files import DatasetUnavailableError
 
     with pytest.raises(DatasetUnavailableError):
-        N.run_experiment(N.IMDB, seeds=1, data_dir=empty)
+        training.run_experiment(tasks.IMDB, seeds=1, data_dir=empty)
 
 
 # --------------------------------------------------------------------------
@@ -354,10 +356,10 @@ def _tiny():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 13)).astype(np.float32)
     y = (x @ rng.normal(size=(13, 1)) + 20).astype(np.float32)
-    data = N.TaskData(train=N.Split(x[:40], y[:40]), validation=N.Split(x[40:], y[40:]))
-    task = dataclasses.replace(N.BOSTON_HOUSING, epochs=2, batch_size=4,
+    data = TaskData(train=Split(x[:40], y[:40]), validation=Split(x[40:], y[40:]))
+    task = dataclasses.replace(tasks.BOSTON_HOUSING, epochs=2, batch_size=4,
                                steps_per_execution=3,
-                               optimizers=N.BOSTON_HOUSING.optimizers[:2])
+                               optimizers=tasks.BOSTON_HOUSING.optimizers[:2])
     return task, data
 
 
@@ -365,19 +367,19 @@ TINY_CODE = """
 import sys
 sys.path.insert(0, "tests")
 from test_networks import _tiny
-from mamgd_paper.experiments.networks import networks as N
+from mamgd_paper.experiments.networks import tasks, training
 task, data = _tiny()
-print(N.run_experiment(task, seeds=1, first_seed=7, data=data, verbose=0)
+print(training.run_experiment(task, seeds=1, first_seed=7, data=data, verbose=0)
       .history.to_csv(float_format="%.17g"))
 """
 
 
 def test_one_seed_is_bit_reproducible():
     task, data = _tiny()
-    first = N.run_experiment(task, seeds=1, first_seed=7, data=data, verbose=0).history
-    again = N.run_experiment(task, seeds=1, first_seed=7, data=data, verbose=0).history
+    first = training.run_experiment(task, seeds=1, first_seed=7, data=data, verbose=0).history
+    again = training.run_experiment(task, seeds=1, first_seed=7, data=data, verbose=0).history
     pd.testing.assert_frame_equal(first, again, check_exact=True)
-    other = N.run_experiment(task, seeds=1, first_seed=8, data=data, verbose=0).history
+    other = training.run_experiment(task, seeds=1, first_seed=8, data=data, verbose=0).history
     assert not np.array_equal(first["loss"], other["loss"])
     # a fresh process gives the same bytes
     assert run_python(TINY_CODE) == first.to_csv(float_format="%.17g") + "\n"
@@ -385,8 +387,8 @@ def test_one_seed_is_bit_reproducible():
 
 def test_steps_per_execution_keeps_the_math():
     task, data = _tiny()
-    one = N.train_one(task, data, "MAMGD", seed=3, steps_per_execution=1)
-    many = N.train_one(task, data, "MAMGD", seed=3, steps_per_execution=4)
+    one = training.train_one(task, data, "MAMGD", seed=3, steps_per_execution=1)
+    many = training.train_one(task, data, "MAMGD", seed=3, steps_per_execution=4)
     pd.testing.assert_frame_equal(one, many, check_exact=True)
 
 
@@ -395,32 +397,32 @@ def test_cached_runs_are_the_trained_runs(tmp_path):
     and the paper's MAMGD and the ablation's "authors_code" label share one key."""
     task, data = _tiny()
     specs = [s for s in task.optimizers if s.name == "MAMGD"]
-    fresh, _ = N.train_seeds(task, data, specs, [5], verbose=0)
-    stored, _ = N.train_seeds(task, data, specs, [5], verbose=0, cache_dir=tmp_path)
+    fresh, _ = training.train_seeds(task, data, specs, [5], verbose=0)
+    stored, _ = training.train_seeds(task, data, specs, [5], verbose=0, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.csv"))) == 1
-    loaded, _ = N.train_seeds(task, data, specs, [5], verbose=0, cache_dir=tmp_path)
+    loaded, _ = training.train_seeds(task, data, specs, [5], verbose=0, cache_dir=tmp_path)
     pd.testing.assert_frame_equal(fresh, stored, check_exact=True)
     pd.testing.assert_frame_equal(fresh, loaded, check_exact=True)
 
     mamgd = specs[0]
     k = dict(mamgd.kwargs)["k"]
-    ablation_label = N.OptimizerSpec(registry.CODE, (("learning_rate", N.LEARNING_RATE),
+    ablation_label = tasks.OptimizerSpec(registry.CODE, (("learning_rate", tasks.LEARNING_RATE),
                                                      ("k", k)))
-    other_k = N.OptimizerSpec(registry.CODE, (("learning_rate", N.LEARNING_RATE),
+    other_k = tasks.OptimizerSpec(registry.CODE, (("learning_rate", tasks.LEARNING_RATE),
                                               ("k", k * 2)))
-    key = N.history_key(task, data, mamgd, 5, task.epochs)[0]
-    assert N.history_key(task, data, ablation_label, 5, task.epochs)[0] == key
-    assert N.history_key(task, data, other_k, 5, task.epochs)[0] != key
-    assert N.history_key(task, data, mamgd, 6, task.epochs)[0] != key
-    assert N.history_key(task, data, mamgd, 5, task.epochs + 1)[0] != key
+    key = cache.history_key(task, data, mamgd, 5, task.epochs)[0]
+    assert cache.history_key(task, data, ablation_label, 5, task.epochs)[0] == key
+    assert cache.history_key(task, data, other_k, 5, task.epochs)[0] != key
+    assert cache.history_key(task, data, mamgd, 6, task.epochs)[0] != key
+    assert cache.history_key(task, data, mamgd, 5, task.epochs + 1)[0] != key
     # the switched rules differ only in their switches: each has its own key
-    switched = {N.history_key(task, data, N.OptimizerSpec(label, (
-        ("learning_rate", N.LEARNING_RATE), ("k", k))), 5, task.epochs)[0]
+    switched = {cache.history_key(task, data, tasks.OptimizerSpec(label, (
+        ("learning_rate", tasks.LEARNING_RATE), ("k", k))), 5, task.epochs)[0]
         for label in (registry.CODE, registry.CODE_CURVATURE, registry.CODE_SQRT,
                       registry.ALGORITHM6_NO_CURVATURE, registry.ALGORITHM6_LABEL)}
     assert len(switched) == 5
     # a run under another label is read from the cache, under its own label
-    relabelled, _ = N.train_seeds(task, data, [ablation_label], [5], verbose=0,
+    relabelled, _ = training.train_seeds(task, data, [ablation_label], [5], verbose=0,
                                   cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.csv"))) == 1
     assert set(relabelled["optimizer"]) == {registry.CODE}
@@ -433,17 +435,17 @@ def test_cached_runs_are_the_trained_runs(tmp_path):
 
 
 @pytest.mark.parametrize("paper, low, high, verdict, distance", [
-    (0.5, 0.4, 0.6, N.WITHIN, 0.0),
-    (0.4, 0.4, 0.6, N.WITHIN, 0.0),  # edges count as inside
-    (0.6, 0.4, 0.6, N.WITHIN, 0.0),
-    (0.3, 0.4, 0.6, N.OUTSIDE, 0.1),
-    (0.75, 0.4, 0.6, N.OUTSIDE, 0.15),
-    (0.123456, 0.1234564, 0.2, N.WITHIN, 0.0),  # equal as printed with 6 decimals
-    (0.123456, 0.1234566, 0.2, N.OUTSIDE, 0.0000006),
-    (2.0, 2.0, 2.0, N.WITHIN, 0.0),  # a single seed: a point band
+    (0.5, 0.4, 0.6, WITHIN, 0.0),
+    (0.4, 0.4, 0.6, WITHIN, 0.0),  # edges count as inside
+    (0.6, 0.4, 0.6, WITHIN, 0.0),
+    (0.3, 0.4, 0.6, OUTSIDE, 0.1),
+    (0.75, 0.4, 0.6, OUTSIDE, 0.15),
+    (0.123456, 0.1234564, 0.2, WITHIN, 0.0),  # equal as printed with 6 decimals
+    (0.123456, 0.1234566, 0.2, OUTSIDE, 0.0000006),
+    (2.0, 2.0, 2.0, WITHIN, 0.0),  # a single seed: a point band
 ])
 def test_band_verdict(paper, low, high, verdict, distance):
-    got_verdict, got_distance = N.band_verdict(paper, low, high)
+    got_verdict, got_distance = band_verdict(paper, low, high)
     assert got_verdict == verdict
     assert got_distance == pytest.approx(distance, abs=1e-12)
 
@@ -463,37 +465,37 @@ def _history_around_paper(table, offsets, seeds=(0, 1, 2)):
 def test_band_verdicts_on_hand_made_bands():
     # seeds at paper - 0.01, paper, paper + 0.01: every number inside
     history = _history_around_paper(8, lambda seed, epoch, name: 0.01 * (seed - 1))
-    verdicts = N.band_verdicts(history, 8)
-    assert len(verdicts) == 30 and (verdicts["verdict"] == N.WITHIN).all()
-    assert (verdicts["distance"] == 0).all()
-    assert list(verdicts.columns[:8]) == ["epoch", "optimizer", "paper", "mean", "seed_min",
-                                          "seed_max", "verdict", "distance"]
-    np.testing.assert_allclose(verdicts["mean"], verdicts["paper"], atol=1e-12)
-    sentence = N.verdict_sentence(verdicts, 8, 3)
+    bands = verdicts.band_verdicts(history, 8)
+    assert len(bands) == 30 and (bands["verdict"] == WITHIN).all()
+    assert (bands["distance"] == 0).all()
+    assert list(bands.columns[:8]) == ["epoch", "optimizer", "paper", "mean", "seed_min",
+                                       "seed_max", "verdict", "distance"]
+    np.testing.assert_allclose(bands["mean"], bands["paper"], atol=1e-12)
+    sentence = verdicts.verdict_sentence(bands, 8, 3)
     assert sentence.startswith("Table 8: 30 of 30 published numbers inside our 3-seed band")
 
     # Adam's band lies 0.002 .. 0.004 above the paper at epochs 1-3 only
     def shift(seed, epoch, name):
         return 0.002 * (seed + 1) if (name == "Adam" and epoch <= 3) else 0.01 * (seed - 1)
 
-    verdicts = N.band_verdicts(_history_around_paper(8, shift), 8)
-    outside = verdicts[verdicts["verdict"] == N.OUTSIDE]
+    bands = verdicts.band_verdicts(_history_around_paper(8, shift), 8)
+    outside = bands[bands["verdict"] == OUTSIDE]
     assert sorted(zip(outside["optimizer"], outside["epoch"])) == [("Adam", 1), ("Adam", 2),
                                                                     ("Adam", 3)]
     np.testing.assert_allclose(outside["distance"], 0.002, rtol=1e-6)
-    sentence = N.verdict_sentence(verdicts, 8, 3)
+    sentence = verdicts.verdict_sentence(bands, 8, 3)
     assert sentence.startswith("Table 8: 27 of 30 published numbers inside our 3-seed band")
     assert "Adam 7/10" in sentence and "the other 3 lie outside by at most 0.002" in sentence
 
 
 def test_mean_table_matches_paper_layout():
     history = _history_around_paper(7, lambda seed, epoch, name: float(seed))
-    wide = N.mean_table(history, N.APPROXIMATION)
+    wide = verdicts.mean_table(history, tasks.APPROXIMATION)
     published = paper_table(7)
     assert list(wide.columns) == list(published.columns)
     np.testing.assert_allclose(wide.iloc[:, 1:].to_numpy(),
                                published.iloc[:, 1:].to_numpy() + 1.0, rtol=1e-12)
-    stats = N.seed_statistics(history)
+    stats = verdicts.seed_statistics(history)
     assert (stats["n_seeds"] == 3).all()
     np.testing.assert_allclose(stats["std"], 1.0)
 
@@ -506,7 +508,7 @@ def test_summary_table():
                          "loss": loss + seed, "accuracy": 0.0, "val_loss": 0.0,
                          "val_accuracy": val + 0.1 * seed, "test_loss": 0.0,
                          "test_accuracy": 0.8 + 0.1 * seed})
-    summary = N.summary_table(pd.DataFrame(rows), N.REUTERS).iloc[0]
+    summary = verdicts.summary_table(pd.DataFrame(rows), tasks.REUTERS).iloc[0]
     assert summary["n_seeds"] == 2
     assert summary["final_train_loss_mean"] == pytest.approx(0.75)
     assert summary["best_val_accuracy_mean"] == pytest.approx(0.75)  # max over epochs
@@ -519,8 +521,8 @@ def test_outputs_written(tmp_path):
     history["mae"] = 1.0
     history["val_loss"] = 2.0
     history["val_mae"] = 3.0 - 0.01 * history["epoch"]
-    result = N.Experiment(N.BOSTON_HOUSING, [0, 1, 2], 20, False, "run", history=history)
-    out = N.write_outputs(result, tmp_path)
+    result = training.Experiment(tasks.BOSTON_HOUSING, [0, 1, 2], 20, False, "run", history=history)
+    out = outputs.write_outputs(result, tmp_path)
     for stem in ("table11", "table11_seeds", "table11_verdicts", "table11_summary",
                  "table11_status"):
         for suffix in (".csv", ".tex", ".md"):
@@ -531,3 +533,10 @@ def test_outputs_written(tmp_path):
     summary = out["summary"].set_index("optimizer")
     assert summary.loc["Adam", "best_val_mae_mean"] == pytest.approx(2.8)  # min MAE
     assert summary.loc["Adam", "test_mae_mean"] == pytest.approx(2.8)  # final epoch
+
+
+def test_training_sources_name_existing_files():
+    """Every source that keys the run cache exists (a moved module must be renamed here)."""
+    for pattern in cache.TRAINING_SOURCES:
+        assert sorted(ROOT.glob(pattern)), pattern
+    assert "mamgd_paper/experiments/networks/training.py" in cache.TRAINING_SOURCES

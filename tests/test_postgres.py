@@ -6,7 +6,7 @@ with a throw-away data folder, as an unprivileged user (``initdb`` refuses root)
 and stopped at the end. The test skips, saying why, only when the server cannot
 be started. Against it:
 
-1. **Two queue workers, several studies.** Two ``python -m mamgd_paper.experiments.equal_budget.equal_budget
+1. **Two queue workers, several studies.** Two ``python -m mamgd_paper.experiments.equal_budget
    worker --new`` processes start the same run at once (one creates the queue, the
    other waits for it) and share its items. Each study is filled by one worker at a
    time with the seeded TPE sampler, so every study -- every trial's parameters and
@@ -40,7 +40,9 @@ import optuna
 import pandas as pd
 import pytest
 
-from mamgd_paper.experiments.equal_budget import equal_budget as eb
+from mamgd_paper.core import optuna_utils
+from mamgd_paper.experiments.equal_budget import (problems, results, studies, table, tuning,
+                                                  workers)
 from mamgd_paper.paper import registry
 
 pytestmark = pytest.mark.postgres
@@ -110,7 +112,7 @@ def postgres_url():
             if log.exists():
                 detail += log.read_text(errors="replace")[-1500:]
             _skip(f"the PostgreSQL server could not be started: {error}\n{detail}")
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         if started:
             run(BIN / "pg_ctl", "-D", data, "-m", "fast", "-w", "stop", check=False)
@@ -124,8 +126,8 @@ def _env():
 
 
 def _start(arguments, cwd):
-    return subprocess.Popen([sys.executable, "-m", "mamgd_paper.experiments.equal_budget.equal_budget", *arguments],
-                            cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "mamgd_paper.experiments.equal_budget",
+                             *arguments], cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 
 
@@ -178,26 +180,27 @@ def test_two_workers_share_postgres(postgres_url, tmp_path):
         barrier.touch()
     outputs = _finish(processes + shared)
 
-    storage = eb.open_storage(postgres_url)
-    config = eb.make_config(**QUEUE)
+    storage = optuna_utils.open_storage(postgres_url)
+    config = problems.make_config(**QUEUE)
     # both queue workers did items, and no item twice
-    queue = eb.find_run(storage, config.run_id)
+    queue = workers.find_run(storage, config.run_id)
     trials = queue.get_trials()
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
-    assert sorted(t.user_attrs["item"] for t in trials) == list(range(len(eb.work_items(config))))
+    items = len(workers.work_items(config))
+    assert sorted(t.user_attrs["item"] for t in trials) == list(range(items))
     assert len({t.user_attrs["owner"] for t in trials}) >= 1
     assert all("items done" in out for out in outputs[:2])
     # ... and every study equals the single-process run on another storage
-    parallel = eb.collect(config, storage)
-    single = eb.run(config, storage=str(tmp_path / "single.journal"), workers=0)
+    parallel = results.collect(config, storage)
+    single = workers.run(config, storage=str(tmp_path / "single.journal"), workers=0)
     pd.testing.assert_frame_equal(parallel.trials, single.trials)
     assert parallel.tuned == single.tuned and parallel.defaults == single.defaults
-    pd.testing.assert_frame_equal(eb.results_table(parallel), eb.results_table(single))
+    pd.testing.assert_frame_equal(table.results_table(parallel), table.results_table(single))
 
-    quick = eb.make_config(quick=True, seed=7)
-    objective = eb.make_objective(quick, "rosenbrock", registry.MAMGD)
+    quick = problems.make_config(quick=True, seed=7)
+    objective = tuning.make_objective(quick, "rosenbrock", registry.MAMGD)
     tpe = optuna.create_study(storage=storage, study_name="shared-tpe")
-    threads = [threading.Thread(target=eb.fill_study, args=(tpe, objective, DESIGN_TRIALS),
+    threads = [threading.Thread(target=studies.fill_study, args=(tpe, objective, DESIGN_TRIALS),
                                 kwargs=dict(seed=7, worker_index=i, shared=True))
                for i in range(2)]
     for thread in threads:
@@ -206,7 +209,7 @@ def test_two_workers_share_postgres(postgres_url, tmp_path):
         thread.join()
     for sampler in ("design", "tpe"):
         study = optuna.load_study(study_name=f"shared-{sampler}", storage=storage)
-        finished = eb.finished_trials(study)
+        finished = optuna_utils.finished_trials(study)
         assert len(finished) == DESIGN_TRIALS
         assert len({t.number for t in finished}) == DESIGN_TRIALS
         assert not study.get_trials(states=(optuna.trial.TrialState.RUNNING,
@@ -214,12 +217,12 @@ def test_two_workers_share_postgres(postgres_url, tmp_path):
         for trial in finished:
             assert objective(optuna.trial.FixedTrial(trial.params)) == trial.value
         if sampler == "design":
-            alone = eb.open_design_study(optuna.storages.InMemoryStorage(), "alone",
+            alone = studies.open_design_study(optuna.storages.InMemoryStorage(), "alone",
                                          registry.MAMGD, DESIGN_TRIALS, 7)
-            eb.fill_study(alone, objective, DESIGN_TRIALS, seed=7, sampler="design")
+            studies.fill_study(alone, objective, DESIGN_TRIALS, seed=7, sampler="design")
             assert (sorted(repr(t.params) for t in finished)
-                    == sorted(repr(t.params) for t in eb.finished_trials(alone)))
+                    == sorted(repr(t.params) for t in optuna_utils.finished_trials(alone)))
             assert study.best_value == alone.best_value
             assert study.best_params == alone.best_params
-            workers = {t.user_attrs.get("worker") for t in finished}
-            assert workers <= {0, 1}
+            worker_ids = {t.user_attrs.get("worker") for t in finished}
+            assert worker_ids <= {0, 1}

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mamgd_paper.paper import registry as reg
+from mamgd_paper.paper import registry
 from mamgd import functions as F
 from mamgd import reference as R
 
@@ -136,7 +136,7 @@ def test_reference_equals_keras_on_least_squares(keras, name, seed):
 
 def _all_configs(f):
     for column in f.optimizers:
-        yield column, reg.paper_column(column, f)
+        yield column, registry.paper_column(column, f)
     yield "amsgrad", R.amsgrad(0.1)
     # moderate k: with a large k (b2_t -> 0) the Keras-form update
     # v += (g^2 - v)(1 - b2_t) cancels catastrophically in float32 (see the
@@ -371,7 +371,8 @@ def test_golden_paper_tables():
     errors = {}
     for f in F.PAPER_FUNCTIONS:
         for column in f.optimizers:
-            traj = R.run(reg.paper_column(column, f), f, f.start, f.max_steps, dtype=np.float32)
+            traj = R.run(registry.paper_column(column, f), f, f.start, f.max_steps,
+                         dtype=np.float32)
             errors[f.table, column] = f.error(traj.T)  # float32, one per step
 
     mismatches = []
@@ -389,7 +390,54 @@ def test_algorithm6_does_not_reproduce_table_1():
     # The paper's numbers come from the authors' code (docs/protocol.md, section 1),
     # not from Algorithm 6 as printed: Table 1, MAMGD, N = 2 is 1.959703.
     f = F.QUADRATIC
-    code = R.run(reg.paper_column("MAMGD", f), f, f.start, 2)
+    code = R.run(registry.paper_column("MAMGD", f), f, f.start, 2)
     alg6 = R.run(R.mamgd(0.1, k=f.paper_k, variant="algorithm6"), f, f.start, 2)
     assert f"{float(f.error(code[2])):.6f}" == "1.959703"
     assert f"{float(f.error(alg6[2])):.6f}" != "1.959703"
+
+
+# ---------------------------------------------------------------------------
+# SGD with heavy-ball momentum
+# ---------------------------------------------------------------------------
+
+
+def test_sgd_momentum_by_hand():
+    # v1 = 0.9 * 0 - 0.1 * 2 = -0.2, x1 = 1 - 0.2 = 0.8;
+    # v2 = 0.9 * (-0.2) - 0.1 * 1 = -0.28, x2 = 0.8 - 0.28 = 0.52;
+    # v3 = 0.9 * (-0.28) - 0.1 * (-3) = 0.048, x3 = 0.568
+    opt = R.sgd_momentum(0.1, 0.9, dtype=np.float64)
+    x = np.array([1.0])
+    state = opt.init(x)
+    expected = [(0.8, -0.2), (0.52, -0.28), (0.568, 0.048)]
+    for g, (x_want, v_want) in zip((2.0, 1.0, -3.0), expected):
+        x, state = opt.update(x, np.array([g]), state)
+        assert x[0] == pytest.approx(x_want, abs=1e-15)
+        assert state.velocity[0] == pytest.approx(v_want, abs=1e-15)
+    assert int(state.count) == 3 and isinstance(state, R.SGDMomentumState)
+
+
+def test_sgd_momentum_zero_is_sgd():
+    rng = np.random.default_rng(4)
+    x0, grads = rng.normal(size=3), rng.normal(size=(5, 3))
+    heavy, plain = R.sgd_momentum(0.05, 0.0), R.sgd(0.05)
+    a, sa = x0, heavy.init(x0)
+    b, sb = x0, plain.init(x0)
+    for g in grads:
+        a, sa = heavy.update(a, g, sa)
+        b, sb = plain.update(b, g, sb)
+    # theta + (0 * v - g lr) rounds like theta - g lr
+    np.testing.assert_array_equal(a, b)
+
+
+def test_sgd_momentum_equals_keras_bit_for_bit(keras):
+    gradients = np.array([[0.5, -1.25, 3.0], [0.1, 0.2, -0.3], [-2.0, 0.0, 1.5],
+                          [0.7, -0.7, 0.05]], dtype=np.float32)
+    variable = keras.Variable(np.array([1.0, -2.0, 0.5], dtype=np.float32))
+    optimizer = keras.optimizers.SGD(learning_rate=0.05, momentum=0.9)
+    ours = R.sgd_momentum(0.05, 0.9, dtype=np.float32)
+    x = np.array([1.0, -2.0, 0.5], dtype=np.float32)
+    state = ours.init(x)
+    for g in gradients:
+        optimizer.apply_gradients([(keras.ops.convert_to_tensor(g), variable)])
+        x, state = ours.update(x, g, state)
+        assert np.array_equal(np.asarray(variable.numpy()), x)

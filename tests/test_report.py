@@ -1,4 +1,4 @@
-"""mamgd_paper.audit.report: one verdict per published number, REPORT.md, determinism, atomicity.
+"""mamgd_paper.audit: one verdict per published number, REPORT.md, determinism, atomicity.
 
 The inputs are hand-made in a temporary figures folder: Tables 1-6 from the
 published numbers themselves (exact), with one cell changed (mismatch) and
@@ -14,14 +14,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mamgd_paper.paper import published as P
-from mamgd_paper.audit import report as Rp
+from mamgd_paper.paper import published
+from mamgd_paper.audit import compare, environment, render
+from mamgd_paper.audit.__main__ import main
+from mamgd_paper.runner import manifest
 
-PUBLISHED = P.load_paper_tables()
+PUBLISHED = published.load_paper_tables()
 
 
 def _wide(table):
-    return P.paper_table(table)
+    return published.paper_table(table)
 
 
 def _verdict_file(tables, table, shift=0.0, width=0.01, epochs=None, verdict_override=None):
@@ -32,7 +34,7 @@ def _verdict_file(tables, table, shift=0.0, width=0.01, epochs=None, verdict_ove
     rows = []
     for r in part.itertuples():
         low, high = r.loss + shift - width, r.loss + shift + width
-        verdict, distance = Rp.band_verdict(r.loss, low, high)
+        verdict, distance = published.band_verdict(r.loss, low, high)
         rows.append({"epoch": r.epoch, "optimizer": r.optimizer, "paper": r.loss,
                      "mean": (low + high) / 2, "seed_min": low, "seed_max": high,
                      "verdict": verdict_override or verdict, "distance": distance})
@@ -70,22 +72,22 @@ def figures(tmp_path):
 
 
 def _run(figures, data_dir=None):
-    return Rp.write_report(figures, figures.parent / "executed",
+    return render.write_report(figures, figures.parent / "executed",
                            data_dir or figures.parent / "no-data")
 
 
 def test_verdict_rules():
-    assert Rp.exact_verdict(1.959703, 1.9597034) == ("exact", 0.0)
-    assert Rp.exact_verdict(1.959703, 1.9597026) == ("exact", 0.0)
-    verdict, distance = Rp.exact_verdict(1.959703, 1.959705)
+    assert published.exact_verdict(1.959703, 1.9597034) == ("exact", 0.0)
+    assert published.exact_verdict(1.959703, 1.9597026) == ("exact", 0.0)
+    verdict, distance = published.exact_verdict(1.959703, 1.959705)
     assert verdict == "mismatch" and distance == pytest.approx(2e-6)
-    assert Rp.exact_verdict(1.0, float("nan"))[0] == "mismatch"
-    assert Rp.band_verdict(0.5, 0.4, 0.6) == ("within-band", 0.0)
+    assert published.exact_verdict(1.0, float("nan"))[0] == "mismatch"
+    assert published.band_verdict(0.5, 0.4, 0.6) == ("within-band", 0.0)
     # compared as printed: 0.1000004 prints 0.100000, so 0.100000 is inside
-    assert Rp.band_verdict(0.1, 0.1000004, 0.2) == ("within-band", 0.0)
-    verdict, distance = Rp.band_verdict(0.7, 0.4, 0.6)
+    assert published.band_verdict(0.1, 0.1000004, 0.2) == ("within-band", 0.0)
+    verdict, distance = published.band_verdict(0.7, 0.4, 0.6)
     assert verdict == "outside-band" and distance == pytest.approx(0.1)
-    verdict, distance = Rp.band_verdict(0.1, 0.25, 0.6)
+    verdict, distance = published.band_verdict(0.1, 0.25, 0.6)
     assert verdict == "outside-band" and distance == pytest.approx(0.15)
 
 
@@ -93,8 +95,8 @@ def test_one_row_per_published_number_with_every_verdict(figures):
     result = _run(figures)
     frame = pd.read_csv(figures / "tables" / "paper_vs_reproduced.csv")
     assert len(frame) == 765 == len(PUBLISHED)
-    assert list(frame.columns) == Rp.COLUMNS
-    assert set(frame["verdict"]) == set(Rp.VERDICTS)
+    assert list(frame.columns) == compare.COLUMNS
+    assert set(frame["verdict"]) == set(published.VERDICTS)
     # the same order as the published table
     assert (frame[["table", "epoch", "optimizer"]].to_numpy()
             == PUBLISHED[["table", "epoch", "optimizer"]].to_numpy()).all()
@@ -163,7 +165,7 @@ def test_deterministic_and_atomic(figures, monkeypatch):
     def broken():
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(Rp, "environment", broken)
+    monkeypatch.setattr(environment, "environment", broken)
     with pytest.raises(RuntimeError):
         _run(figures)
     assert [p.read_bytes() for p in outputs] == first
@@ -173,18 +175,18 @@ def test_deterministic_and_atomic(figures, monkeypatch):
 
 def test_inconsistent_input_is_refused(figures):
     _verdict_file(figures / "tables", 7, verdict_override="outside-band")
-    with pytest.raises(Rp.InconsistentInput, match="recomputed"):
+    with pytest.raises(compare.InconsistentInput, match="recomputed"):
         _run(figures)
-    assert Rp.main(["--figures-dir", str(figures), "--executed-dir",
+    assert main(["--figures-dir", str(figures), "--executed-dir",
                     str(figures.parent / "executed")]) == 1
 
 
 def test_status_reason_from_text_files(tmp_path):
     (tmp_path / "table10_status.md").write_text("Table 10 not run:\n reuters.npz missing\n")
-    assert Rp.status_reason(tmp_path, 10) == "Table 10 not run: reuters.npz missing"
+    assert compare.status_reason(tmp_path, 10) == "Table 10 not run: reuters.npz missing"
     (tmp_path / "table08_status.txt").write_text("no data")
-    assert Rp.status_reason(tmp_path, 8) == "no data"
-    assert Rp.status_reason(tmp_path, 7) is None
+    assert compare.status_reason(tmp_path, 8) == "no data"
+    assert compare.status_reason(tmp_path, 7) is None
 
 
 def test_findings_are_read_from_the_ablation_tables(figures):
@@ -204,8 +206,50 @@ def test_findings_are_read_from_the_ablation_tables(figures):
     assert "after 288 steps and 90% after 1660" in text
 
 
+def test_report_records_its_files_in_the_figure_manifest(figures):
+    manifest.write(figures, {"fig01_quadratic.png": "01_test_functions",
+                             "REPORT.md": "report", "tables/old_report_table.csv": "report"})
+    _run(figures)
+    assert manifest.read(figures) == {
+        "fig01_quadratic.png": "01_test_functions", "REPORT.md": "report",
+        "tables/paper_vs_reproduced.csv": "report", "tables/report_summary.md": "report",
+        **{f"tables/paper_vs_reproduced_summary.{suffix}": "report"
+           for suffix in ("csv", "tex", "md")}}
+
+
+def test_scratch_finding_text():
+    from mamgd_paper.experiments.scratch import findings
+
+    bowl = pd.DataFrame([
+        {"optimizer": "AMSGrad (tutorial)", "learning_rate": 0.007, "f_final": 1.6e-6},
+        {"optimizer": "Adam", "learning_rate": 0.3, "f_final": 2.5e-9}])
+    text = findings.references(bowl, None)
+    assert text.splitlines() == [
+        "- AMSGrad from scratch on the bowl (100 iterations, alpha 0.007): final f = 1.6e-06 "
+        "(the tutorial: about 2e-6).",
+        "- Every optimizer of mamgd.reference from the same start (final f after 100 "
+        "iterations, learning rate): Adam 2.5e-09 (lr 0.3).",
+        "*Not available: tables/scratch_mnist_summary.csv not found (run notebook 10).*"]
+
+
+def test_findings_sections_read_their_tables_and_record_them(tmp_path):
+    from mamgd_paper.audit import findings
+
+    pd.DataFrame([{"k": 0.0, "mamgd_t1": 0.01, "adam_t1": 0.316, "ratio_t1": 0.0316,
+                   "steps_to_0.5": 288, "steps_to_0.9": 1660, "steps_to_0.99": 3916}]
+                 ).to_csv(tmp_path / "ablation_warmup.csv", index=False)
+    inputs = []
+    sections = dict(findings.sections(tmp_path, inputs))
+    assert len(sections) == 8
+    assert sections["The exponential decay of the betas"] == (
+        "*Not available: tables/ablation_effects.csv not found (run notebook 09).*")
+    assert "(ratio 0.0316); with k = 0 it reaches half of Adam's step after 288 steps" in (
+        sections["The missing square root is a learning-rate warm-up"])
+    assert inputs == [tmp_path / "ablation_warmup.csv"]
+
+
 def test_command_line(figures, capsys):
-    assert Rp.main(["--figures-dir", str(figures), "--executed-dir",
+    assert main(["--figures-dir", str(figures), "--executed-dir",
                     str(figures.parent / "executed"), "--data-dir",
                     str(figures.parent / "nothing")]) == 0
     assert "765 published numbers" in capsys.readouterr().out
@@ -213,13 +257,13 @@ def test_command_line(figures, capsys):
 
 
 def test_dataset_checksums_of_present_files(tmp_path):
-    from mamgd_paper.datasets import datasets
+    from mamgd_paper.datasets import files
 
-    directory, frame = Rp.dataset_checksums(tmp_path)
+    directory, frame = environment.dataset_checksums(tmp_path)
     assert set(frame["status"]) == {"absent"}
-    src = datasets.resolve_data_dir(os.environ.get("MAMGD_DATA_DIR"))
+    src = files.resolve_data_dir(os.environ.get("MAMGD_DATA_DIR"))
     if (src / "boston_housing.npz").is_file():
-        directory, frame = Rp.dataset_checksums(src)
+        directory, frame = environment.dataset_checksums(src)
         row = frame.set_index("dataset").loc["boston_housing"]
         assert row["status"] == "verified (Keras's file)"
-        assert row["sha256"] == datasets.REGISTRY["boston_housing"].sha256
+        assert row["sha256"] == files.REGISTRY["boston_housing"].sha256

@@ -24,7 +24,7 @@ import pytest
 from optuna.trial import TrialState
 
 from mamgd import functions, reference
-from mamgd_paper.experiments.ksearch import search
+from mamgd_paper.experiments.ksearch import search, sensitivity
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -82,7 +82,7 @@ def test_objective_uses_the_search_step_count():
 
 
 def test_k_grid():
-    ks = search.k_grid(per_decade=5)
+    ks = sensitivity.k_grid(per_decade=5)
     assert ks.dtype == np.float32
     assert ks[0] == 0 and ks[1] == np.float32(1e-3) and ks[-1] == np.float32(10.0)
     assert len(ks) == 1 + 4 * 5 + 1
@@ -94,9 +94,9 @@ def test_k_grid():
 
 @pytest.mark.parametrize("function", functions.PAPER_FUNCTIONS, ids=lambda f: f.name)
 def test_sensitivity_grid_equals_single_runs(function):
-    ks = np.concatenate([search.k_grid(per_decade=4),
+    ks = np.concatenate([sensitivity.k_grid(per_decade=4),
                          np.float32([function.paper_k, 2.5, 9.99])])
-    grid = search.sensitivity_grid(function, ks)
+    grid = sensitivity.sensitivity_grid(function, ks)
     assert grid.shape == (function.max_steps + 1, ks.size)
     assert grid.dtype == np.float32
     for column, k in enumerate(ks):
@@ -111,14 +111,14 @@ def test_sensitivity_grid_equals_single_runs(function):
 
 
 def test_sensitivity_frame_and_transfer():
-    ks = search.k_grid(per_decade=2)
-    grids = {f.name: search.sensitivity_grid(f, ks) for f in (functions.SPHERE, functions.BOOTH)}
-    frame = search.sensitivity_frame(grids, ks)
+    ks = sensitivity.k_grid(per_decade=2)
+    grids = {f.name: sensitivity.sensitivity_grid(f, ks) for f in (functions.SPHERE, functions.BOOTH)}
+    frame = sensitivity.sensitivity_frame(grids, ks)
     assert list(frame.columns) == ["table", "function", "k", "steps", "error"]
     assert len(frame) == ks.size * (30 + 40)
     row = frame[(frame["function"] == "booth") & (frame["steps"] == 7)].iloc[3]
     assert row["error"] == grids["booth"][7, 3] and row["k"] == ks[3]
-    transfer = search.transfer_summary(grids, ks, found={"sphere": 2.0})
+    transfer = sensitivity.transfer_summary(grids, ks, found={"sphere": 2.0})
     sphere = transfer[transfer["function"] == "sphere"]
     assert list(sphere["steps"]) == list(range(2, 31, 2))
     np.testing.assert_allclose(sphere["paper_k_over_best"],
@@ -248,7 +248,10 @@ def test_two_worker_processes_fill_one_study(tmp_path, kind):
     assert len(complete) == 100
     assert len({t.number for t in complete}) == 100
     assert len({t.params["k"] for t in complete}) == 100  # distinct k values
-    assert {t.user_attrs["worker"] for t in complete} == {0, 1}  # both contributed
+    # Every trial was run by one of the two workers; which one took how many
+    # depends on scheduling (one may take all 100 on a loaded machine), so it
+    # is not asserted.
+    assert {t.user_attrs["worker"] for t in complete} <= {0, 1}
     # anything else is a trial created in the same instant as the 100th one
     assert all(t.user_attrs.get("surplus") for t in trials if t.state != TrialState.COMPLETE)
     for t in complete[::17]:
@@ -256,3 +259,93 @@ def test_two_worker_processes_fill_one_study(tmp_path, kind):
     status = subprocess.run([sys.executable, "-m", "mamgd_paper.experiments.ksearch.search", "status", "--storage", storage],
                             env=_env(), capture_output=True, text=True, check=True)
     assert "mamgd-k/sphere/steps=18" in status.stdout
+
+
+# ---------------------------------------------------------------------------
+# Notebook 02's tables (mamgd_paper.experiments.ksearch.tables)
+# ---------------------------------------------------------------------------
+
+
+def _synthetic_transfer():
+    """Two functions' rows of sensitivity.transfer_summary, made up by hand."""
+    import pandas as pd
+
+    rows = []
+    for name, tuned, last in (("sphere", 18, 30), ("booth", 22, 40)):
+        for steps in range(2, last + 1, 2):
+            rows.append({"table": functions.get(name).table, "function": name, "steps": steps,
+                         "tuned_steps": tuned, "best_k": steps / 100, "best_error": steps / 10,
+                         "paper_k_over_best": 1.0 + (steps == 10) * 3.5 + (steps == last)})
+    return pd.DataFrame(rows)
+
+
+def test_search_report_takes_the_grid_best_at_the_search_step():
+    import pandas as pd
+
+    from mamgd_paper.experiments.ksearch import tables
+
+    summary = pd.DataFrame({"table": [2, 5], "function": ["sphere", "booth"],
+                            "search_steps": [18, 22], "trials": [100, 100],
+                            "paper_k": [2.4, 0.2], "found_k": [2.3, 0.3],
+                            "paper_k_error": [1e-3, 2e-3], "found_k_error": [5e-4, 2e-3]})
+    report = tables.search_report(summary, _synthetic_transfer())
+    assert list(report.columns) == tables.REPORT_COLUMNS
+    assert report["grid_best_k"].tolist() == [0.18, 0.22]
+    assert report["grid_best_error"].tolist() == [1.8, 2.2]
+    assert "grid_best_k" not in summary  # the input is left alone
+    lines = tables.search_lines(report)
+    assert lines[0] == ("- Table 2 (sphere): paper k = 2.4, found k = 2.3 (grid best 0.18); "
+                        "error at step 18: 0.0005 with the found k, better than the paper's k "
+                        "(0.001, ratio 0.5).")
+    assert "as good as the paper's k (0.002, ratio 1)" in lines[1]
+
+
+def test_error_verdict_thresholds():
+    from mamgd_paper.experiments.ksearch import tables
+
+    assert (tables.BETTER_BELOW, tables.WORSE_ABOVE) == (0.999, 1.001)
+    assert tables.error_verdict(0.5) == "better than"
+    assert tables.error_verdict(0.9995) == "as good as"
+    assert tables.error_verdict(1.0) == "as good as"
+    assert tables.error_verdict(1.0005) == "as good as"
+    assert tables.error_verdict(1.01) == "worse than"
+
+
+def test_transfer_holds_by_hand():
+    from mamgd_paper.experiments.ksearch import tables
+
+    holds = tables.transfer_holds(_synthetic_transfer(), ["sphere", functions.BOOTH])
+    sphere = holds.iloc[0]
+    assert sphere["tuned_steps"] == 18 and sphere["last_steps"] == 30
+    assert sphere["best_k_at_tuned"] == 0.18 and sphere["best_k_at_last"] == 0.30
+    assert sphere["paper_k_over_best_at_tuned"] == 1.0
+    assert sphere["paper_k_over_best_at_last"] == 2.0
+    assert sphere["worst_paper_k_over_best"] == 4.5 and sphere["worst_at_steps"] == 10
+    assert holds.iloc[1]["paper_k"] == functions.BOOTH.paper_k
+    line = tables.transfer_lines(holds)[0]
+    assert line == ("- Table 2 (sphere): error of the paper's k / best error on the grid = 1 at "
+                    "the tuned step 18, 2 at the last step 30 (where the best k is 0.3, the "
+                    "paper's 2.38), and up to 4.5 over the table's even steps (step 10).")
+
+
+def test_found_k_table_with_the_paper_k_reproduces_the_published_column():
+    from mamgd_paper.experiments.ksearch import tables
+
+    function = functions.SPHERE
+    table = tables.found_k_table(function, function.paper_k)
+    assert table["epoch"].tolist() == list(range(2, 31, 2))
+    # the float32 reference with the paper's k gives the published MAMGD column at 6 decimals
+    np.testing.assert_allclose(table["MAMGD (paper k)"].astype(float), table["MAMGD (paper)"],
+                               rtol=0, atol=5e-7 + 1e-9)
+    assert (table["MAMGD (found k)"] == table["MAMGD (paper k)"]).all()
+
+
+def test_write_keeps_integers(tmp_path):
+    import pandas as pd
+
+    from mamgd_paper.experiments.ksearch import tables
+
+    frame = pd.DataFrame({"steps": [2, 4], "error": [0.5, 0.25]})
+    csv, _, md = tables.write(frame, tmp_path, "t", decimals=3)
+    assert csv.read_text() == "steps,error\n2,0.500\n4,0.250\n"
+    assert "2.000" not in md.read_text() and "0.500" in md.read_text()

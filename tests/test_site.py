@@ -1,4 +1,4 @@
-"""The browsable site (``make site``, :mod:`mamgd_paper.site.site`).
+"""The browsable site (``make site``, :mod:`mamgd_paper.site`).
 
 The site is built once into a temporary folder (about 20 s). Then:
 
@@ -34,7 +34,8 @@ from pathlib import Path
 
 import pytest
 
-from mamgd_paper.site import site
+from mamgd_paper.runner import manifest as runner_manifest
+from mamgd_paper.site import build, manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -49,7 +50,7 @@ pytestmark = pytest.mark.xdist_group("site")
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     output = tmp_path_factory.mktemp("site") / "site"
-    site.build(output, root=ROOT)
+    build.build(output, root=ROOT)
     return output
 
 
@@ -108,7 +109,7 @@ def test_index_lists_every_paper_table_with_its_notebook(built):
 
 
 def test_index_lists_every_figure_of_the_figure_index(built):
-    rows = site.parse_index((ROOT / "figures" / "README.md").read_text(encoding="utf-8"))
+    rows = manifest.parse_index((ROOT / "figures" / "README.md").read_text(encoding="utf-8"))
     figures = [r for r in rows if r.section == "figures"]
     assert len(figures) >= 20 and any(r.paper == "Figure 1" for r in figures)
     index_rows = _index_rows(built)
@@ -156,9 +157,9 @@ def test_failed_build_keeps_the_previous_site(tmp_path, monkeypatch):
     (output / "index.html").write_text("previous")
     broken = tmp_path / "conf.py"
     broken.write_text("raise RuntimeError('broken configuration')\n")
-    monkeypatch.setattr(site, "CONF", broken)
-    with pytest.raises(site.SiteError, match="sphinx-build failed"):
-        site.build(output, root=ROOT)
+    monkeypatch.setattr(build, "CONF", broken)
+    with pytest.raises(build.SiteError, match="sphinx-build failed"):
+        build.build(output, root=ROOT)
     assert (output / "index.html").read_text() == "previous"
     assert not list(tmp_path.glob(".site.*")), "a failed build left its temporary folder"
 
@@ -168,8 +169,8 @@ def test_no_executed_notebooks_names_the_command(tmp_path):
         (tmp_path / name).mkdir(parents=True)
     for name in ("figures/README.md", "figures/REPORT.md", "docs/protocol.md"):
         (tmp_path / name).write_text("# x\n")
-    with pytest.raises(site.SiteError, match=r"make reproduce"):
-        site.build(tmp_path / "out", root=tmp_path)
+    with pytest.raises(build.SiteError, match=r"make reproduce"):
+        build.build(tmp_path / "out", root=tmp_path)
     assert not (tmp_path / "out").exists()
 
 
@@ -179,7 +180,7 @@ def _fake_root(root):
         (root / name).mkdir(parents=True)
     (root / "figures" / "README.md").write_text(
         "# Figures\n\n## Figures\n\n| paper | file | caption | notebook |\n|---|---|---|---|\n"
-        "| Figure 1 | `fig01_a` | Figure one. | 01 |\n| -- | `new_figure` | Coming. | 11 |\n\n"
+        "| Figure 1 | `fig01_a` | Figure one. | 09 |\n| -- | `new_figure` | Coming. | 11 |\n\n"
         "## Tables\n\n| paper | file | content | notebook |\n|---|---|---|---|\n"
         "| Tables 1-6 | `table01` ... `table06` | Reproduced. | 01 |\n")
     (root / "figures" / "REPORT.md").write_text("# Report\n\nText.\n")
@@ -190,18 +191,23 @@ def _fake_root(root):
     notebook = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# First\n\nHi."}],
                 "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     (root / "notebooks" / "executed" / "01_first.ipynb").write_text(json.dumps(notebook))
+    # the manifest, not the index's "09", says which notebook made fig01_a
+    runner_manifest.write(root / "figures", {"fig01_a.png": "01_first",
+                                             "tables/table01.csv": "01_first"})
 
 
 def test_figures_and_notebooks_not_made_yet_are_listed_without_links(tmp_path):
     _fake_root(tmp_path / "repo")
     with pytest.warns(UserWarning) as caught:
-        site.build(tmp_path / "out", root=tmp_path / "repo")
+        build.build(tmp_path / "out", root=tmp_path / "repo")
     messages = " ".join(str(w.message) for w in caught)
     assert "new_figure" in messages and "notebook 11" in messages
     index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     row = next(r for r in re.findall(r"<tr[^>]*>(.*?)</tr>", index, re.S) if "new_figure" in r)
     assert "not generated yet" in row and "11 (not executed)" in row and "href" not in row
     assert 'href="notebooks/01_first.html"' in index
+    figure = next(r for r in re.findall(r"<tr[^>]*>(.*?)</tr>", index, re.S) if "Figure 1" in r)
+    assert 'href="notebooks/01_first.html"' in figure and "not executed" not in figure
     for page in (tmp_path / "out").rglob("*.html"):
         for href in _parse(page).links:
             target = urllib.parse.urlsplit(href)
@@ -220,7 +226,7 @@ def test_parse_index_expands_ranges_and_wildcards(tmp_path):
         (tmp_path / name).write_bytes(b"")
     for name in ("table01.csv", "table01.md", "table02.csv", "table07_seeds.csv", "table07.csv"):
         (tmp_path / "tables" / name).write_bytes(b"")
-    rows = site.match_files(site.parse_index(text), tmp_path)
+    rows = manifest.match_files(manifest.parse_index(text), tmp_path)
     assert [(r.section, r.paper, r.notebook) for r in rows] == [
         ("figures", "Figure 1", "01"), ("figures", "--", "03"),
         ("tables", "Tables 1-2", "01"), ("tables", "--", "04-05")]
@@ -230,7 +236,50 @@ def test_parse_index_expands_ranges_and_wildcards(tmp_path):
     assert [p.name for _, files in rows[2].stems for p in files] == [
         "table01.csv", "table01.md", "table02.csv"]
     assert [s for s, _ in rows[3].stems] == ["table07_seeds"]
-    assert site._numbers("Tables 7-11") == [7, 8, 9, 10, 11]
+    assert manifest.numbers("Tables 7-11") == [7, 8, 9, 10, 11]
+
+
+def test_rows_take_their_notebook_from_the_manifest():
+    text = ("## Figures\n\n| paper | file | caption | notebook |\n|---|---|---|---|\n"
+            "| Figure 7 | `fig07_a` | A. | 04 |\n| -- | `later` | Not yet. | 12 |\n\n"
+            "## Tables\n\n| paper | file | content | notebook |\n|---|---|---|---|\n"
+            "| Tables 7-8 | `table07` ... `table08` | R. | 04-05 |\n")
+    rows = manifest.parse_index(text)
+    rows[0].stems = [("fig07_a", [Path("fig07_a.png")])]
+    rows[2].stems = [("table07", [Path("tables/table07.csv")]),
+                     ("table08", [Path("tables/table08.csv")])]
+    files = {"fig07_a.png": "06_other", "tables/table07.csv": "04_x",
+             "tables/table08.csv": "05_y", "tables/table08_status.csv": "05_y"}
+    manifest.apply_manifest(rows, files)
+    assert [r.notebook for r in rows] == ["06", "12", "04, 05"]
+    assert manifest.table_makers(rows, files) == {7: "04", 8: "05"}
+    assert manifest.table_makers(rows, {}) == {7: "04", 8: "05"}  # paired from the index
+
+
+def test_manifest_from_the_index_and_the_executed_notebooks(tmp_path):
+    figures, executed = tmp_path / "figures", tmp_path / "executed"
+    (figures / "tables").mkdir(parents=True)
+    executed.mkdir()
+    (figures / "README.md").write_text(
+        "## Figures\n\n| paper | file | caption | notebook |\n|---|---|---|---|\n"
+        "| Figure 1 | `fig01_a` | A. | 01 |\n\n"
+        "## Tables\n\n| paper | file | content | notebook |\n|---|---|---|---|\n"
+        "| Tables 7-8 | `table07` ... `table08` (`.csv`) | R. | 04-05 |\n"
+        "| -- | `paper_vs_reproduced.csv` | V. | report |\n")
+    for name in ("fig01_a.png", "fig01_a.pdf", "fig01_a_heldout.png", "REPORT.md", "stray.png",
+                 "tables/table07.csv", "tables/table07.md", "tables/table08.csv",
+                 "tables/table08_status.csv", "tables/paper_vs_reproduced.csv"):
+        (figures / name).write_text("x")
+    for stem, parameters in (("01_a", {}), ("04_x", {"table": 7}), ("05_y", {"table": 8})):
+        (executed / f"{stem}.ipynb").write_text(json.dumps(
+            {"cells": [], "metadata": {"papermill": {"parameters": parameters}}}))
+    files, unclaimed = manifest.from_index(figures, executed)
+    assert files == {
+        "fig01_a.png": "01_a", "fig01_a.pdf": "01_a", "fig01_a_heldout.png": "01_a",
+        "tables/table07.csv": "04_x", "tables/table07.md": "04_x",
+        "tables/table08.csv": "05_y", "tables/table08_status.csv": "05_y",
+        "tables/paper_vs_reproduced.csv": "report", "REPORT.md": "report"}
+    assert unclaimed == ["stray.png"]
 
 
 # ---------------------------------------------------------------------------

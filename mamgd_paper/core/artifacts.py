@@ -1,48 +1,25 @@
 """Writing tables and figures atomically and deterministically.
 
 Every output goes first to a temporary file in the destination folder and is
-then moved into place with :func:`os.replace`, so a reader (or a crashed run)
-never sees a half-written file. Figures carry no creation date or software
+then moved into place with :func:`os.replace` (:func:`atomic_path` and
+:func:`write_text`, defined in the standard-library-only
+:mod:`mamgd_paper.core.atomic`), so a reader (or a crashed run) never sees a
+half-written file. Figures carry no creation date or software
 stamp, so regenerating them gives byte-identical files.
 """
 
-import contextlib
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from mamgd_paper.core.atomic import atomic_path, write_text  # noqa: F401 (re-exported)
+
 
 #: Resolution of the PNG copies of every figure.
 PNG_DPI = 300
-
-
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path next to ``path``; move it onto ``path`` on success.
-
-    On an exception the temporary file is removed and ``path`` is untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def write_text(path, text):
-    """Write ``text`` to ``path`` atomically (UTF-8, ``\\n`` line ends)."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8", newline="\n")
-    return Path(path)
+#: Resolution of the PNG copies in a notebook's quick (smoke) run: smaller, faster.
+QUICK_PNG_DPI = 100
 
 
 def write_table(frame, directory, stem, decimals=6, caption=None, index=False):
@@ -111,3 +88,27 @@ def display_figures(paths, width=1100):
         display(Image(data=buffer.getvalue()))
         shown.append(path)
     return shown
+
+
+def png_dpi(quick=False):
+    """The resolution of a notebook's PNG figures: :data:`PNG_DPI`, or
+    :data:`QUICK_PNG_DPI` in a quick run."""
+    return QUICK_PNG_DPI if quick else PNG_DPI
+
+
+def display_table(frame, decimals=6):
+    """Show ``frame`` in a notebook as a Markdown table (no index, floats with
+    ``decimals`` decimals, as the written tables): rendered in Lab and on the
+    site, and byte-stable in the executed notebook (a pandas Styler gets a
+    random id every run). Returns the Markdown text."""
+    from IPython.display import Markdown, display
+
+    text = frame.astype(object).to_markdown(index=False, floatfmt=f".{decimals}f")
+    display(Markdown(text))
+    return text
+
+
+def show_table(frame, digits=4):
+    """Print ``frame`` in a notebook as plain text: no index, every float with
+    ``digits`` significant digits (``"%.4g"``), missing values as ``NaN``."""
+    print(frame.to_string(index=False, float_format=lambda v: f"{v:.{digits}g}"))

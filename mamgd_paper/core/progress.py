@@ -7,7 +7,7 @@ notebook, the studies of the k search)::
         ...
 
 - In Jupyter or a terminal it is a plain :mod:`tqdm` bar (``tqdm.auto``).
-- Under the Makefile's runner (:mod:`mamgd_paper.runner.notebooks`), which sets
+- Under the Makefile's runner (:mod:`mamgd_paper.runner`), which sets
   :data:`CHANNEL` to a file, it writes one JSON event per step to that file
   instead; the runner follows the file and shows a tqdm bar when its own
   output is a terminal and one plain line per step otherwise (CI, logs). The

@@ -1,24 +1,66 @@
 """The companion's figure style: one palette, and shared axis conventions.
 
 Every figure draws an optimizer with the colour, marker and dash of its
-:mod:`mamgd_paper.paper.registry` entry, so an optimizer looks the same in every
-figure. Figures are built with Matplotlib's headless Agg backend and saved
-with :func:`mamgd_paper.core.artifacts.save_figure`.
+label in :data:`LOOKS`, so an optimizer looks the same in every figure. The
+labels are those of :mod:`mamgd_paper.paper.registry` (which says what each
+optimizer *is*; this module says how it is *drawn*). Figures are built with
+Matplotlib's headless Agg backend and saved with
+:func:`mamgd_paper.core.artifacts.save_figure`.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from matplotlib import ticker
 
 from mamgd_paper.paper import registry
 
-#: Colours for labels that are not optimizers of the registry (stable per name).
+
+class Look(NamedTuple):
+    """How one optimizer is drawn: line/marker colour, marker, line style."""
+
+    color: str
+    marker: str = "o"
+    dash: str = "-"
+
+
+#: Label -> :class:`Look` (tab10 colours for the paper's optimizers). Labels
+#: that share a colour are the same optimizer under the names of different
+#: experiments (e.g. ``MAMGD`` and ``MAMGD authors_code``).
+LOOKS = {
+    # the paper's optimizers and the other figures'
+    registry.MAMGD: Look("#d62728", "o"),
+    registry.MAMGD_ALGORITHM6: Look("#8c564b", "h"),
+    registry.ADAEXP: Look("#e377c2", "X"),
+    registry.ADAM: Look("#1f77b4", "s", "--"),
+    registry.AMSGRAD: Look("#17becf", "P", ":"),
+    registry.ADAGRAD: Look("#2ca02c", "^"),
+    registry.RMSPROP: Look("#ff7f0e", "D"),
+    registry.SGD: Look("#9467bd", "v"),
+    # the ablation (notebook 09)
+    registry.CODE: Look("#d62728"),
+    registry.ALGORITHM6_LABEL: Look("#8c564b"),
+    registry.CODE_K0: Look("#7f7f7f", dash="-."),
+    registry.CODE_CURVATURE: Look("#9467bd"),
+    registry.CODE_SQRT: Look("#bcbd22"),
+    registry.ALGORITHM6_NO_CURVATURE: Look("#c49c94"),
+    registry.ADAEXP_FLOAT64: Look("#e377c2", dash=":"),
+    # the from-scratch references (notebook 10)
+    registry.TUTORIAL_AMSGRAD: Look("#8c6d31", "."),
+    registry.NUMPY_ADAM: Look("#1f77b4", "o"),
+    registry.KERAS_ADAM: Look("#ff7f0e", "x"),
+    registry.NUMPY_MAMGD: Look("#d62728", "s"),
+    registry.NUMPY_MAMGD_ALGORITHM6: Look("#8c564b", "^"),
+}
+
+#: Colours for labels that are not in :data:`LOOKS` (stable per name).
 FALLBACK_COLORS = ("#7f7f7f", "#bcbd22", "#393b79", "#637939", "#8c6d31")
 
 
 def look(label):
     """``{"color", "marker"}`` of optimizer ``label`` (a stable fallback for others)."""
-    entry = registry.REGISTRY.get(label)
+    entry = LOOKS.get(label)
     if entry is not None:
         return {"color": entry.color, "marker": entry.marker}
     index = sum(map(ord, str(label))) % len(FALLBACK_COLORS)
@@ -37,7 +79,7 @@ def marker(label):
 
 def dash(label):
     """The line style of ``label`` in figures that tell optimizers apart by dash."""
-    entry = registry.REGISTRY.get(label)
+    entry = LOOKS.get(label)
     return entry.dash if entry is not None else "-"
 
 

@@ -25,6 +25,9 @@ import pandas as pd
 
 #: Number of decimals the paper prints.
 PAPER_DECIMALS = 6
+#: Smallest error the paper's tables can show as non-zero: half a unit in the
+#: last printed decimal (5e-7); anything below prints as "0.000000".
+PRINT_RESOLUTION = 0.5 * 10.0 ** -PAPER_DECIMALS
 #: Verdict labels, in report order.
 EXACT, MISMATCH, WITHIN, OUTSIDE, NOT_RUN = (
     "exact", "mismatch", "within-band", "outside-band", "not-run")

@@ -2,9 +2,10 @@
 
 An :class:`Entry` holds, for one label (the name shown in tables and legends):
 how to build the optimizer in Keras, how to build its NumPy reference
-(:mod:`mamgd.reference`), whether it takes MAMGD's decay rate ``k``, and how
-it is drawn (colour, marker, dash). Experiments look optimizers up here by
-label and import the label constants below instead of retyping strings.
+(:mod:`mamgd.reference`) and whether it takes MAMGD's decay rate ``k``.
+Experiments look optimizers up here by label and import the label constants
+below instead of retyping strings. How each label is drawn (colour, marker,
+dash) is :data:`mamgd_paper.core.style.LOOKS`.
 
 Some optimizers appear under two labels because the published tables of
 different experiments name them differently (``"MAMGD"`` in the paper's
@@ -22,7 +23,7 @@ import keras
 
 from mamgd_paper.experiments.ablation.switched import (ALGORITHM6, AUTHORS_CODE, SwitchedMAMGD,
                                           mamgd_switched)
-from mamgd import reference as R
+from mamgd import reference
 from mamgd.optimizers import AdaExp, MAMGD as MAMGDOptimizer
 
 # ---------------------------------------------------------------------------
@@ -63,7 +64,7 @@ NUMPY_MAMGD_ALGORITHM6 = "numpy MAMGD (Algorithm 6)"
 
 @dataclass(frozen=True)
 class Entry:
-    """One optimizer: label, constructors, whether it takes k, and its look.
+    """One optimizer: label, constructors and whether it takes k.
 
     ``keras`` and ``reference`` are called with keyword arguments:
     ``learning_rate``, ``k`` (when :attr:`takes_k`), the entry's fixed
@@ -72,10 +73,7 @@ class Entry:
 
     label: str
     keras: Optional[Callable[..., Any]]
-    reference: Optional[Callable[..., R.Optimizer]]
-    color: str
-    marker: str = "o"
-    dash: str = "-"
+    reference: Optional[Callable[..., reference.Optimizer]]
     takes_k: bool = False
     keras_args: tuple = ()
     reference_args: tuple = ()
@@ -103,7 +101,8 @@ class Entry:
 
     @property
     def switches(self):
-        """The :class:`~mamgd_paper.experiments.ablation.switched.Switches` of a switched-rule entry, else ``None``."""
+        """The :class:`~mamgd_paper.experiments.ablation.switched.Switches` of a
+        switched-rule entry, else ``None``."""
         return dict(self.reference_args).get("switches")
 
     @property
@@ -113,51 +112,51 @@ class Entry:
 
 
 def _tutorial_amsgrad(learning_rate, **kwargs):
-    return R.amsgrad_tutorial(alpha=learning_rate, **kwargs)
+    return reference.amsgrad_tutorial(alpha=learning_rate, **kwargs)
 
 
 _ENTRIES = (
-    # the paper's optimizers and the other figures' (tab10 colours)
-    Entry(MAMGD, MAMGDOptimizer, R.mamgd, "#d62728", "o", takes_k=True,
+    # the paper's optimizers and the other figures'
+    Entry(MAMGD, MAMGDOptimizer, reference.mamgd, takes_k=True,
           keras_args=(("variant", "authors_code"),),
           reference_args=(("variant", "authors_code"),)),
-    Entry(MAMGD_ALGORITHM6, MAMGDOptimizer, R.mamgd, "#8c564b", "h", takes_k=True,
+    Entry(MAMGD_ALGORITHM6, MAMGDOptimizer, reference.mamgd, takes_k=True,
           keras_args=(("variant", "algorithm6"),),
           reference_args=(("variant", "algorithm6"),)),
-    Entry(ADAEXP, AdaExp, R.adaexp, "#e377c2", "X", takes_k=True),
-    Entry(ADAM, keras.optimizers.Adam, R.adam, "#1f77b4", "s", dash="--"),
-    Entry(AMSGRAD, keras.optimizers.Adam, R.amsgrad, "#17becf", "P", dash=":",
+    Entry(ADAEXP, AdaExp, reference.adaexp, takes_k=True),
+    Entry(ADAM, keras.optimizers.Adam, reference.adam),
+    Entry(AMSGRAD, keras.optimizers.Adam, reference.amsgrad,
           keras_args=(("amsgrad", True),)),
-    Entry(ADAGRAD, keras.optimizers.Adagrad, R.adagrad, "#2ca02c", "^"),
-    Entry(RMSPROP, keras.optimizers.RMSprop, R.rmsprop, "#ff7f0e", "D"),
-    Entry(SGD, keras.optimizers.SGD, R.sgd, "#9467bd", "v"),
+    Entry(ADAGRAD, keras.optimizers.Adagrad, reference.adagrad),
+    Entry(RMSPROP, keras.optimizers.RMSprop, reference.rmsprop),
+    Entry(SGD, keras.optimizers.SGD, reference.sgd),
     # the ablation (the switched rule; equal to the references where they overlap)
-    Entry(CODE, MAMGDOptimizer, mamgd_switched, "#d62728", takes_k=True,
+    Entry(CODE, MAMGDOptimizer, mamgd_switched, takes_k=True,
           keras_args=(("variant", "authors_code"),),
           reference_args=(("switches", AUTHORS_CODE),)),
-    Entry(ALGORITHM6_LABEL, MAMGDOptimizer, mamgd_switched, "#8c564b", takes_k=True,
+    Entry(ALGORITHM6_LABEL, MAMGDOptimizer, mamgd_switched, takes_k=True,
           keras_args=(("variant", "algorithm6"),),
           reference_args=(("switches", ALGORITHM6),)),
-    Entry(CODE_K0, MAMGDOptimizer, mamgd_switched, "#7f7f7f", dash="-.",
+    Entry(CODE_K0, MAMGDOptimizer, mamgd_switched,
           keras_args=(("variant", "authors_code"), ("k", 0.0)),
           reference_args=(("switches", AUTHORS_CODE), ("k", 0.0))),
-    Entry(CODE_CURVATURE, SwitchedMAMGD, mamgd_switched, "#9467bd", takes_k=True,
+    Entry(CODE_CURVATURE, SwitchedMAMGD, mamgd_switched, takes_k=True,
           keras_args=(("switches", AUTHORS_CODE.replace(curvature=True)),),
           reference_args=(("switches", AUTHORS_CODE.replace(curvature=True)),)),
-    Entry(CODE_SQRT, SwitchedMAMGD, mamgd_switched, "#bcbd22", takes_k=True,
+    Entry(CODE_SQRT, SwitchedMAMGD, mamgd_switched, takes_k=True,
           keras_args=(("switches", AUTHORS_CODE.replace(adam_sqrt=True)),),
           reference_args=(("switches", AUTHORS_CODE.replace(adam_sqrt=True)),)),
-    Entry(ALGORITHM6_NO_CURVATURE, SwitchedMAMGD, mamgd_switched, "#c49c94", takes_k=True,
+    Entry(ALGORITHM6_NO_CURVATURE, SwitchedMAMGD, mamgd_switched, takes_k=True,
           keras_args=(("switches", ALGORITHM6.replace(curvature=False)),),
           reference_args=(("switches", ALGORITHM6.replace(curvature=False)),)),
-    Entry(ADAEXP_FLOAT64, None, R.adaexp, "#e377c2", dash=":", takes_k=True),
+    Entry(ADAEXP_FLOAT64, None, reference.adaexp, takes_k=True),
     # the from-scratch references
-    Entry(TUTORIAL_AMSGRAD, None, _tutorial_amsgrad, "#8c6d31", "."),
-    Entry(NUMPY_ADAM, None, R.adam, "#1f77b4", "o"),
-    Entry(KERAS_ADAM, keras.optimizers.Adam, None, "#ff7f0e", "x"),
-    Entry(NUMPY_MAMGD, None, R.mamgd, "#d62728", "s", takes_k=True,
+    Entry(TUTORIAL_AMSGRAD, None, _tutorial_amsgrad),
+    Entry(NUMPY_ADAM, None, reference.adam),
+    Entry(KERAS_ADAM, keras.optimizers.Adam, None),
+    Entry(NUMPY_MAMGD, None, reference.mamgd, takes_k=True,
           reference_args=(("variant", "authors_code"),)),
-    Entry(NUMPY_MAMGD_ALGORITHM6, None, R.mamgd, "#8c564b", "^", takes_k=True,
+    Entry(NUMPY_MAMGD_ALGORITHM6, None, reference.mamgd, takes_k=True,
           reference_args=(("variant", "algorithm6"),)),
 )
 

@@ -9,7 +9,7 @@ errors pass unchanged. Standard library only.
 
 As a command, it runs a module with the filter on::
 
-    python -m mamgd_paper.runner.quiet mamgd_paper.audit.report --figures-dir figures
+    python -m mamgd_paper.runner.quiet mamgd_paper.audit --figures-dir figures
 """
 
 import contextlib
@@ -26,6 +26,8 @@ import threading
 NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
     r"|I\d{4} \d+:\d+:\d+\.\d+ +\d+ [\w.]+:\d+\] "
+    r"|To enable the following instructions: [\w ,.]+ in other operations, rebuild "
+    r"TensorFlow with the appropriate compiler flags\.$"
     r"|\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption)")
 
 

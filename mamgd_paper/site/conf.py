@@ -1,8 +1,8 @@
 """Sphinx configuration of the browsable site (``make site``).
 
-:mod:`mamgd_paper.site.site` copies this file as ``conf.py`` into the folder where it
+:mod:`mamgd_paper.site.build` copies this file as ``conf.py`` into the folder where it
 stages the site's sources and runs ``sphinx-build`` there. It is not imported
-by the companion itself.
+by the pipeline itself.
 
 The site renders the executed notebooks as they are (MyST-NB, no execution),
 the Markdown pages (the index, the report, the figure index, the protocol, the

@@ -2,7 +2,7 @@
 
 Every function returns a figure; save it with
 :func:`mamgd_paper.core.artifacts.save_figure`. Colours and dashes come from
-:mod:`mamgd_paper.paper.registry` (one palette for the whole companion).
+:mod:`mamgd_paper.core.style` (one palette for the whole companion).
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm
 
-from mamgd_paper.paper import registry as reg
+from mamgd_paper.paper import registry
 from mamgd_paper.core import style
-from mamgd import functions as F
+from mamgd import functions as test_functions
 
-def plot_function_curves(curves, optimizers=None, functions=F.PAPER_FUNCTIONS, floor=1e-12):
+
+def plot_function_curves(curves, optimizers=None, functions=test_functions.PAPER_FUNCTIONS,
+                         floor=1e-12):
     """Error against step (log y) per test function, one line per optimizer.
 
     The search step S of the paper's k is marked by a vertical line.
@@ -87,9 +89,9 @@ def plot_differences(per_table):
     return fig
 
 
-def plot_k_range(k_range, functions=F.PAPER_FUNCTIONS, column="error_search_step",
-                 optimizers=(reg.CODE, reg.ALGORITHM6_LABEL, reg.CODE_CURVATURE,
-                             reg.CODE_SQRT, "AdaExp", reg.ADAEXP_FLOAT64, "Adam"),
+def plot_k_range(k_range, functions=test_functions.PAPER_FUNCTIONS, column="error_search_step",
+                 optimizers=(registry.CODE, registry.ALGORITHM6_LABEL, registry.CODE_CURVATURE,
+                             registry.CODE_SQRT, "AdaExp", registry.ADAEXP_FLOAT64, "Adam"),
                  floor=1e-12):
     """Error at the search step (or ``column``) against k, per function."""
 
@@ -120,7 +122,7 @@ def plot_k_range(k_range, functions=F.PAPER_FUNCTIONS, column="error_search_step
     return fig
 
 
-def plot_warmup(factors, curves=None, functions=(F.QUADRATIC, F.BOOTH)):
+def plot_warmup(factors, curves=None, functions=(test_functions.QUADRATIC, test_functions.BOOTH)):
     """Left: the code's step multiplier (1 - b2^t)/(1 - b1^t) and Adam's
     sqrt(1 - b2^t)/(1 - b1^t) against t for several k. Right: error curves
     with and without the square root (``curves`` from :func:`function_errors`)."""
@@ -143,7 +145,7 @@ def plot_warmup(factors, curves=None, functions=(F.QUADRATIC, F.BOOTH)):
     if curves is not None:
         for ax, f in zip(axes[0, 1:], functions):
             cf = curves[curves["function"] == f.name]
-            for name in (reg.CODE, reg.CODE_SQRT, "Adam", "AdaExp"):
+            for name in (registry.CODE, registry.CODE_SQRT, "Adam", "AdaExp"):
                 c = cf[cf["optimizer"] == name]
                 ax.plot(c["step"], np.clip(c["error"].to_numpy(dtype=float), 1e-12, None),
                         color=style.color(name), ls=style.dash(name), lw=1.3, label=name)
@@ -159,7 +161,7 @@ def plot_warmup(factors, curves=None, functions=(F.QUADRATIC, F.BOOTH)):
     return fig
 
 
-def plot_k_specificity(grids, spec, functions=F.PAPER_FUNCTIONS, floor=1e-12):
+def plot_k_specificity(grids, spec, functions=test_functions.PAPER_FUNCTIONS, floor=1e-12):
     """Per function: log10 error over (step, k) with the best k per step (line),
     the paper's k (dashed) and the step it was tuned at (dotted)."""
 

@@ -50,14 +50,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Dict, NamedTuple
+from typing import Dict
 
 import keras
 import numpy as np
 from keras import ops
 
-from mamgd import reference as R
-from mamgd.reference import as_scalar, exp, power, resolve_dtype
+from mamgd.reference import (MAMGD6State, Optimizer, as_array, as_scalar, counter, exp, power,
+                             resolve_dtype, step_number)
 
 
 @dataclass(frozen=True)
@@ -130,14 +130,6 @@ def _configurations():
 CONFIGURATIONS: Dict[str, Switches] = _configurations()
 
 
-class SwitchedState(NamedTuple):
-    count: np.ndarray
-    m: np.ndarray
-    n: np.ndarray
-    theta_prev: np.ndarray
-    g_prev: np.ndarray
-
-
 def mamgd_switched(
     learning_rate: float = 0.001,
     beta_1: float = 0.9,
@@ -147,7 +139,7 @@ def mamgd_switched(
     switches: Switches = AUTHORS_CODE,
     *,
     dtype=None,
-) -> R.Optimizer:
+) -> Optimizer:
     """MAMGD with every code-vs-paper difference as a switch (NumPy, any float dtype).
 
     Step t = 1, 2, ... (``s = t`` with ``decay_exponent``, else ``t - 1``)::
@@ -163,7 +155,9 @@ def mamgd_switched(
                                                             E = eps    (otherwise)
 
     Returns a :class:`mamgd.reference.Optimizer` (``init`` / ``update``), so
-    :func:`mamgd.reference.run` drives it. With an array ``k`` of shape
+    :func:`mamgd.reference.run` drives it; its state is the library's
+    :class:`mamgd.reference.MAMGD6State` (the previous-step slots are kept
+    whether or not ``curvature`` is on). With an array ``k`` of shape
     ``(K,)`` the parameters must have shape ``(K, dim)``.
     """
     sw = switches
@@ -172,13 +166,13 @@ def mamgd_switched(
     def init(params):
         dt = resolve_dtype(dtype, params)
         z = np.zeros(np.shape(params), dt)
-        return SwitchedState(R.counter(0), z, z.copy(), z.copy(), z.copy())
+        return MAMGD6State(counter(0), z, z.copy(), z.copy(), z.copy())
 
     def update(params, grads, state):
         dt = resolve_dtype(dtype, params)
-        theta = R.as_array(params, dt)
-        g = R.as_array(grads, dt)
-        t = R.step_number(state.count, dt)
+        theta = as_array(params, dt)
+        g = as_array(grads, dt)
+        t = step_number(state.count, dt)
         one = dt.type(1)
         lr = as_scalar(learning_rate, dt)
         if k_is_array:
@@ -217,12 +211,12 @@ def mamgd_switched(
             alpha = (lr * c2) / c1
             denominator = a + eps * c2 if sw.epsilon else a + eps
             new_theta = theta - (alpha * m) / denominator
-        new_state = SwitchedState(R.counter(int(state.count) + 1), m, n, theta, g)
+        new_state = MAMGD6State(counter(int(state.count) + 1), m, n, theta, g)
         return new_theta, new_state
 
     hp = dict(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, k=k,
               epsilon=epsilon, switches=sw.label())
-    return R.Optimizer("mamgd_switched", init, update, hp)
+    return Optimizer("mamgd_switched", init, update, hp)
 
 
 # ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@
 
 Colours, markers and dashes come from :mod:`mamgd_paper.core.style`; every builder
 returns a Figure for :func:`mamgd_paper.core.artifacts.save_figure` (through
-:class:`mamgd_paper.experiments.functions.figures.FigureWriter`).
+:class:`mamgd_paper.core.plotting.FigureWriter`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.lines import Line2D
 
-from mamgd_paper.experiments.equal_budget import equal_budget as eb
+from mamgd_paper.experiments.equal_budget import protocol, statistics, summary
+from mamgd_paper.experiments.equal_budget.problems import get_problem
 from mamgd_paper.experiments.functions import figures
-from mamgd_paper.core import style
+from mamgd_paper.core import plotting, style
 
 __all__ = ["profile_figure", "sensitivity_figure", "gallery_figure"]
 
@@ -36,23 +37,23 @@ def _step(ax, taus, shares, label):
 def profile_figure(table, title=None):
     """Performance profiles of the tuned optimizers (left) and of their defaults (right).
 
-    ``table``: :func:`mamgd_paper.experiments.equal_budget.equal_budget.results_table`. The cost of a
+    ``table``: :func:`mamgd_paper.experiments.equal_budget.table.results_table`. The cost of a
     problem is its mean (functions: 10^mean log10 gap, the geometric mean of
     the clipped gaps; networks: the mean test metric), so on the functions
     log10 tau is the distance in orders of magnitude to the best optimizer.
     """
     panels = [("tuned (equal budget)", ""), ("defaults (no tuning)", "defaults_")]
-    fig, axes = figures._figure(11.0, 4.6, 1, 2, bottom=1.25, top=0.5, wspace=0.5,
+    fig, axes = plotting.fixed_figure(11.0, 4.6, 1, 2, bottom=1.25, top=0.5, wspace=0.5,
                                 sharey=True)
     axes = axes[0]
     labels = list(dict.fromkeys(table["optimizer"]))
     problems = table["problem"].nunique()
     for ax, (name, prefix) in zip(axes, panels):
-        ratios = eb.performance_ratios(eb.profile_costs(table, prefix))
+        ratios = statistics.performance_ratios(summary.profile_costs(table, prefix))
         logs = np.log10(ratios.to_numpy())
         top = max(1.0, float(np.nanmax(logs)) * 1.05)
         taus = np.concatenate([[0.0], np.unique(logs), [top]])
-        shares = eb.performance_profile(ratios, 10.0 ** taus)
+        shares = statistics.performance_profile(ratios, 10.0 ** taus)
         for label in labels:
             _step(ax, taus, shares[label].to_numpy(), label)
         ax.set_xlim(0, top)
@@ -73,14 +74,14 @@ def sensitivity_figure(trials, problem, metric, log_y, title=None, cap=None):
     """Tuning objective of every trial against its learning rate, all optimizers.
 
     ``trials``: the problem's rows of
-    :func:`mamgd_paper.experiments.equal_budget.equal_budget.trials_frame` (one study per optimizer).
+    :func:`mamgd_paper.experiments.equal_budget.results.trials_frame` (one study per optimizer).
     Filled markers: completed trials; hollow: pruned (their last reported
     value); the large marker with a black edge: the optimizer's best trial.
     ``log_y``: log-scale y (the networks' validation metric; the functions'
     objective is already a log10). ``cap``: values at or above it (diverged
     runs) are drawn as crosses on the top edge.
     """
-    fig, axes = figures._figure(7.4, 5.2, bottom=1.35, top=0.5)
+    fig, axes = plotting.fixed_figure(7.4, 5.2, bottom=1.35, top=0.5)
     ax = axes[0, 0]
     values = trials["value"].to_numpy(dtype=float)
     diverged = np.zeros(len(trials), bool) if cap is None else values >= cap
@@ -113,7 +114,7 @@ def sensitivity_figure(trials, problem, metric, log_y, title=None, cap=None):
     if log_y:
         ax.set_yscale("log")
         style.plain_log(ax, x=False, y=True)
-    ax.set_xlim(eb.LR_LOW / 1.5, eb.LR_HIGH * 1.5)
+    ax.set_xlim(protocol.LR_LOW / 1.5, protocol.LR_HIGH * 1.5)
     ax.set_xlabel("learning rate")
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
@@ -134,14 +135,14 @@ def sensitivity_figure(trials, problem, metric, log_y, title=None, cap=None):
 def gallery_figure(problem, paths, title=None, ncols=4, resolution=160):
     """One panel per optimizer: its paths at its tuned setting on the contour of f.
 
-    ``paths``: :func:`mamgd_paper.experiments.equal_budget.equal_budget.gallery_paths` (the path from the
+    ``paths``: :func:`mamgd_paper.experiments.equal_budget.objectives.gallery_paths` (the path from the
     function's start point drawn thick, those from held-out starts thin).
     Points outside the domain (a diverging run) are left out.
     """
-    function = eb.get_problem(problem).function
+    function = get_problem(problem).function
     labels = list(paths)
     nrows = -(-len(labels) // ncols)
-    fig, axes = figures._figure(3.0 * ncols + 0.6, 3.15 * nrows + 0.9, nrows, ncols,
+    fig, axes = plotting.fixed_figure(3.0 * ncols + 0.6, 3.15 * nrows + 0.9, nrows, ncols,
                                 left=0.45, right=0.15, bottom=0.35, top=0.75, wspace=0.25,
                                 hspace=0.55)
     (x0, x1), (y0, y1) = function.domain
@@ -149,7 +150,7 @@ def gallery_figure(problem, paths, title=None, ncols=4, resolution=160):
         ax.set_axis_off()
     for ax, label in zip(axes.ravel(), labels):
         entry = paths[label]
-        figures._draw_contour(ax, function, function.domain, resolution)
+        figures.draw_contour(ax, function, function.domain, resolution)
         color = style.color(label)
         path = np.asarray(entry["paths"], dtype=float)
         for run in range(path.shape[2]):
@@ -159,7 +160,7 @@ def gallery_figure(problem, paths, title=None, ncols=4, resolution=160):
             ax.plot(line[keep, 0], line[keep, 1], "-", color=color,
                     lw=1.4 if run == 0 else 0.7, alpha=1.0 if run == 0 else 0.6)
             ax.plot(line[0, 0], line[0, 1], ls="none", marker="o", ms=3, color=color)
-        figures._mark_points(ax, function)
+        figures.mark_points(ax, function)
         k = entry["k"]
         setting = f"lr {entry['learning_rate']:.3g}" + ("" if k is None else f", k {k:.3g}")
         ax.set_title(f"{label}\n{setting}; gap {entry['final_gap']:.2g}", fontsize=8)

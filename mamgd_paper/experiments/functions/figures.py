@@ -1,81 +1,47 @@
-"""Plotting helpers for the companion's figures (Matplotlib, headless).
+"""Figures of the test-function experiments (Tables 1-6, Figures 1-6; notebooks 01, 03).
 
-Every helper returns a :class:`matplotlib.figure.Figure` and never saves or
-shows it: save with :func:`mamgd_paper.core.artifacts.save_figure` (pdf + 300 dpi png,
-atomic, no timestamps) and close with :func:`close`.
+:func:`error_figure` and :func:`contour_paths` return a
+:class:`matplotlib.figure.Figure` and never save or show it: save it with
+:func:`mamgd_paper.core.artifacts.save_figure` (pdf + 300 dpi png, atomic, no
+timestamps), or hand the function to
+:class:`mamgd_paper.core.plotting.FigureWriter`, and close it with
+:func:`mamgd_paper.core.plotting.close`.
 
-Contents
---------
-Styles
-    colours and markers come from :mod:`mamgd_paper.core.style` (the registry's
-    palette), shared by every figure.
-Test functions (Tables 1-6, Figures 1-6)
-    :func:`error_figure` -- error against steps, the paper's view (linear y,
-    the paper's y limits, published points as markers) beside a log-y view.
-    :func:`contour_paths` -- optimizer paths on a contour plot of f.
-k search
-    :func:`sensitivity_figure` -- error against decay rate k and step count;
-    :func:`optuna_figure` -- Optuna's history and slice plots of a study.
-Saving
-    :class:`FigureWriter` -- build and save many figures in worker processes.
+* :func:`error_figure` -- error against steps, the paper's view (linear y,
+  the paper's y limits, published points as markers) beside a log-y view;
+* :func:`contour_paths` -- optimizer paths on a contour plot of f, drawn
+  with :func:`draw_contour` and :func:`mark_points` (which other figures of
+  paths on the test functions reuse).
 
-Network figures (Tables 7-11) get their own section at the end of the module.
+Colours and markers come from :mod:`mamgd_paper.core.style`, shared by every
+figure. The k-search figures are in :mod:`mamgd_paper.experiments.ksearch.figures`.
 """
 
 from __future__ import annotations
 
-import math
-
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib import ticker
 from matplotlib.lines import Line2D
 
 from mamgd_paper.core import style
+from mamgd_paper.core.plotting import fixed_figure
+from mamgd_paper.paper.published import PRINT_RESOLUTION
 
 __all__ = [
     "PAPER_LINESTYLE",
-    "close",
+    "PRINT_RESOLUTION",
     "error_figure",
     "contour_paths",
-    "sensitivity_figure",
-    "optuna_figure",
-    "FigureWriter",
+    "draw_contour",
+    "mark_points",
 ]
 
 #: Line style of our (reproduced) curves; published points are markers only.
 PAPER_LINESTYLE = "-"
 
 
-def close(fig):
-    """Close ``fig`` (free its memory; Papermill runs keep no open figures)."""
-    plt.close(fig)
-
-
-def _figure(width, height, nrows=1, ncols=1, left=0.9, right=0.2, bottom=0.6, top=0.45,
-            wspace=0.75, hspace=0.75, **kwargs):
-    """A figure with a fixed grid of axes; margins and gaps in inches.
-
-    A fixed layout instead of Matplotlib's constrained layout, which
-    re-solves the layout on every draw and doubles the cost of saving;
-    :func:`mamgd_paper.core.artifacts.save_figure` crops to the drawn content anyway.
-    """
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False, **kwargs)
-    cell_w = (width - left - right - wspace * (ncols - 1)) / ncols
-    cell_h = (height - top - bottom - hspace * (nrows - 1)) / nrows
-    fig.subplots_adjust(left=left / width, right=1 - right / width,
-                        bottom=bottom / height, top=1 - top / height,
-                        wspace=wspace / cell_w, hspace=hspace / cell_h)
-    return fig, axes
-
-
 # ---------------------------------------------------------------------------
 # Error against steps (Figures 1-6)
 # ---------------------------------------------------------------------------
-
-#: Smallest value the paper's 6-decimal tables can show as non-zero.
-PRINT_RESOLUTION = 5e-7
-
 
 def error_figure(curves, paper_points=None, ylim=None, title=None, log_floor=1e-16,
                  xlabel="step (the paper's \"epoch\")", ylabel="error (the paper's \"MSE\")"):
@@ -98,7 +64,7 @@ def error_figure(curves, paper_points=None, ylim=None, title=None, log_floor=1e-
     in the paper's tables.
     """
     steps = np.asarray(curves.index, dtype=float)
-    fig, axes = _figure(8.4, 3.6, 1, 2, bottom=1.1, top=0.55)
+    fig, axes = fixed_figure(8.4, 3.6, 1, 2, bottom=1.1, top=0.55)
     linear, logarithmic = axes[0]
     handles = []
     for name in curves.columns:
@@ -187,7 +153,8 @@ def _zoom_box(function, paths, pad=0.12):
     return tuple(box)
 
 
-def _draw_contour(ax, function, box, resolution):
+def draw_contour(ax, function, box, resolution):
+    """Filled and line contours of ``function`` over ``box`` on ``ax`` (log-spaced levels)."""
     (x0, x1), (y0, y1) = box
     xs = np.linspace(x0, x1, resolution)
     ys = np.linspace(y0, y1, resolution)
@@ -200,7 +167,8 @@ def _draw_contour(ax, function, box, resolution):
     ax.set_ylim(y0, y1)
 
 
-def _mark_points(ax, function):
+def mark_points(ax, function):
+    """Mark the start (gold star) and every global minimiser (white cross) on ``ax``."""
     starts = np.atleast_2d(function.start)
     ax.plot(starts[:, 0], starts[:, 1], ls="none", marker="*", ms=11, color="gold",
             mec="black", mew=0.7, zorder=5)
@@ -238,12 +206,12 @@ def contour_paths(function, paths, title=None, zoom=True, resolution=200, markev
     boxes = [function.domain]
     if zoom:
         boxes.append(_zoom_box(function, paths))
-    fig, axes = _figure(4.4 * len(boxes) + 0.5, 5.6, 1, len(boxes), bottom=1.45, top=0.55,
+    fig, axes = fixed_figure(4.4 * len(boxes) + 0.5, 5.6, 1, len(boxes), bottom=1.45, top=0.55,
                         wspace=0.8)
     axes = axes[0]
     handles = []
     for panel, (ax, box) in enumerate(zip(axes, boxes)):
-        _draw_contour(ax, function, box, resolution)
+        draw_contour(ax, function, box, resolution)
         for name, path in paths.items():
             look = style.look(name)
             path = np.asarray(path, dtype=float)
@@ -252,7 +220,7 @@ def contour_paths(function, paths, title=None, zoom=True, resolution=200, markev
                               markevery=markevery, label=_path_label(function, name, path))
             if panel == 0:
                 handles.append(line)
-        _mark_points(ax, function)
+        mark_points(ax, function)
         ax.set_xlabel("x")
         ax.set_ylabel("y")
         ax.set_title("domain" if panel == 0 else "zoom on the paths", fontsize=9)
@@ -284,7 +252,7 @@ def _paths_1d(function, paths, title, resolution):
     values = np.asarray(function.value(xs[None, :]), dtype=float)
     plane = np.repeat(values[:, None], 2, axis=1)
     levels = _levels(values, function.minimum)
-    fig, axes = _figure(7.0, 5.2, bottom=1.45, top=0.55)
+    fig, axes = fixed_figure(7.0, 5.2, bottom=1.45, top=0.55)
     ax = axes[0, 0]
     ax.contourf([0, steps], xs, plane, levels=levels, cmap="Greys_r", alpha=0.35,
                 extend="both")
@@ -314,212 +282,3 @@ def _paths_1d(function, paths, title, resolution):
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
-
-
-# ---------------------------------------------------------------------------
-# k search: error against k and step count
-# ---------------------------------------------------------------------------
-
-
-def sensitivity_figure(panels, ncols=3, floor=1e-12, title=None):
-    """Heat maps of log10(error) against the decay rate k and the step count.
-
-    Args:
-        panels: list of dicts, one per panel, with keys ``title``, ``ks``
-            (1-D, > 0, log-uniform, e.g. :func:`mamgd_paper.experiments.ksearch.search.k_grid` without
-            its 0; drawn on a log axis), ``errors`` (array
-            ``(steps + 1, len(ks))``, row s = error after s steps), and
-            optional ``paper_k``, ``found_k``, ``search_steps``.
-        floor: errors below it are coloured as it.
-
-    Over each map: the k with the smallest error at every step count (white
-    dots), the paper's k (dashed), the k found by our search (dotted) and
-    the step count the search tuned k for (horizontal line).
-    """
-    nrows = math.ceil(len(panels) / ncols)
-    fig, axes = _figure(3.4 * ncols + 1.6, 3.0 * nrows + 1.0, nrows, ncols, left=0.7,
-                        right=1.2, bottom=1.0, top=0.5, wspace=0.75, hspace=0.75)
-    mesh = None
-    for ax, panel in zip(axes.flat, panels):
-        ks = np.asarray(panel["ks"], dtype=float)
-        errors = np.asarray(panel["errors"], dtype=float)
-        steps = np.arange(errors.shape[0])
-        # One image on a linear log10(k) axis (the grid is log-uniform):
-        # far cheaper to draw and save than a mesh on a log axis.
-        logk = np.log10(ks)
-        spacing = np.diff(logk)
-        if ks.size < 2 or not np.allclose(spacing, spacing.mean(), rtol=1e-3, atol=1e-6):
-            raise ValueError("sensitivity_figure needs a log-uniform k grid (k > 0).")
-        half = spacing.mean() / 2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            shown = np.log10(np.clip(errors, floor, None))
-        mesh = ax.imshow(shown[1:], origin="lower", aspect="auto", interpolation="nearest",
-                         extent=(logk[0] - half, logk[-1] + half, 0.5, steps[-1] + 0.5),
-                         cmap="magma", vmin=math.log10(floor), vmax=1.0)
-        finite = np.where(np.isfinite(errors[1:]), errors[1:], np.inf)
-        best = logk[np.argmin(finite, axis=1)]
-        ax.plot(best, steps[1:], ls="none", marker=".", ms=3, color="white")
-        if panel.get("paper_k"):
-            ax.axvline(math.log10(panel["paper_k"]), ls="--", color="cyan", lw=1.0)
-        if panel.get("found_k"):
-            ax.axvline(math.log10(panel["found_k"]), ls=":", color="lime", lw=1.4)
-        if panel.get("search_steps") is not None:
-            ax.axhline(panel["search_steps"], ls="-", color="white", lw=0.6, alpha=0.8)
-        decades = np.arange(math.floor(logk[0]), math.ceil(logk[-1]) + 1, dtype=float)
-        ax.xaxis.set_major_locator(ticker.FixedLocator(decades))
-        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{10.0 ** v:g}"))
-        ax.xaxis.set_minor_locator(ticker.FixedLocator(
-            (decades[:, None] + np.log10(np.arange(2, 10))[None, :]).ravel()))
-        ax.set_xlim(logk[0] - half, logk[-1] + half)
-        ax.set_title(panel.get("title", ""), fontsize=9)
-        ax.set_xlabel("decay rate k (log scale)")
-        ax.set_ylabel("steps")
-    for ax in list(axes.flat)[len(panels):]:
-        ax.set_visible(False)
-    if mesh is not None:
-        top = axes[0, -1].get_position()
-        bottom = axes[-1, -1].get_position()
-        cax = fig.add_axes([top.x1 + 0.25 / fig.get_figwidth(), bottom.y0,
-                            0.15 / fig.get_figwidth(), top.y1 - bottom.y0])
-        fig.colorbar(mesh, cax=cax, label="log10 error")
-        handles = [
-            Line2D([], [], ls="none", marker="o", ms=4, color="white", mec="black",
-                   label="best k per step count"),
-            Line2D([], [], ls="--", color="cyan", label="paper k"),
-            Line2D([], [], ls=":", color="lime", lw=1.4, label="found k"),
-            Line2D([], [], ls="-", color="0.6", lw=0.8, label="tuned step count (white)"),
-        ]
-        fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8,
-                   frameon=False, bbox_to_anchor=(0.5, 0.0))
-    if title:
-        fig.suptitle(title, fontsize=10)
-    return fig
-
-
-OPTUNA_PLOTS = ("history", "slice")
-
-
-def optuna_figure(kind, study_or_trials, title=None):
-    """Optuna's own optimisation-history (``kind="history"``) or slice plot.
-
-    The Matplotlib versions (:mod:`optuna.visualization.matplotlib`), with a
-    log y axis (the errors span several decades). ``study_or_trials`` is an
-    Optuna study or a list of its ``FrozenTrial`` objects (picklable, for
-    :class:`FigureWriter`; they are added to an in-memory study first).
-    """
-    import warnings
-
-    import optuna
-    import optuna.visualization.matplotlib as optuna_plots
-
-    plot = {"history": optuna_plots.plot_optimization_history,
-            "slice": optuna_plots.plot_slice}[kind]
-    study = study_or_trials
-    if not isinstance(study, optuna.Study):
-        study = optuna.create_study(direction="minimize")
-        study.add_trials(list(study_or_trials))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "experimental feature" warnings
-        ax = np.ravel(plot(study))[0]
-    ax.set_yscale("log")
-    style.plain_log_axis(ax.yaxis)
-    fig = ax.figure
-    fig.set_layout_engine("none")  # save_figure crops; no re-layout on every draw
-    fig.set_size_inches(5.6, 4.0)
-    if title:
-        ax.set_title(f"{ax.get_title()}: {title}", fontsize=10)
-    return fig
-
-
-# ---------------------------------------------------------------------------
-# Saving many figures, in parallel
-# ---------------------------------------------------------------------------
-
-
-def _build_and_save(directory, stem, dpi, builder, args, kwargs):
-    from mamgd_paper.core import artifacts
-
-    fig = builder(*args, **kwargs)
-    try:
-        return [str(p) for p in artifacts.save_figure(fig, directory, stem, dpi=dpi)]
-    finally:
-        close(fig)
-
-
-class FigureWriter:
-    """Build and save figures, in a few worker processes at once.
-
-    ``writer.submit(stem, builder, *args, **kwargs)`` calls
-    ``builder(*args, **kwargs)`` (a module-level function returning a
-    Figure, e.g. :func:`error_figure`; the arguments must be picklable) and
-    saves the figure with :func:`mamgd_paper.core.artifacts.save_figure` as
-    ``directory/stem.pdf`` and ``.png`` at ``dpi``. Saving a figure costs far
-    more than building it (every save draws it twice), and figures are
-    independent, so ``processes`` forked workers (default: 2, at most the
-    CPU count) share them. Each file is written by exactly one process, so
-    the bytes do not depend on the number of workers. ``processes=1`` works
-    in-process.
-
-    Use as a context manager; leaving the block waits for every figure and
-    re-raises the first error. The workers are forked when the writer is
-    created.
-    """
-
-    def __init__(self, directory, dpi=None, processes=None):
-        import os
-
-        from mamgd_paper.core import artifacts
-
-        self.directory = directory
-        self.dpi = artifacts.PNG_DPI if dpi is None else dpi
-        if processes is None:
-            processes = min(2, os.cpu_count() or 1)
-        self._pool = None
-        if processes > 1:
-            import multiprocessing
-
-            self._pool = multiprocessing.get_context("fork").Pool(processes)
-        self._pending = []
-        self.saved = []
-
-    def submit(self, stem, builder, *args, **kwargs):
-        """Queue one figure (built and saved in a worker, or right away)."""
-        job = (self.directory, stem, self.dpi, builder, args, kwargs)
-        if self._pool is None:
-            self.saved.extend(_build_and_save(*job))
-        else:
-            self._pending.append(self._pool.apply_async(_build_and_save, job))
-
-    def wait(self):
-        """Wait for every queued figure; re-raise the first error. Returns all paths."""
-        pending, self._pending = self._pending, []
-        for result in pending:
-            self.saved.extend(result.get())
-        return list(self.saved)
-
-    def close(self):
-        """Wait for the figures, then stop the workers."""
-        try:
-            self.wait()
-        finally:
-            if self._pool is not None:
-                self._pool.close()
-                self._pool.join()
-                self._pool = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, traceback):
-        if kind is not None and self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
-            return False
-        self.close()
-        return False
-
-
-# ---------------------------------------------------------------------------
-# Network experiments (Tables 7-11, Figures 7-11): helpers go below.
-# ---------------------------------------------------------------------------

@@ -23,8 +23,8 @@ reproducibly:
   distributed mode; :func:`run_worker`, ``python -m mamgd_paper.experiments.ksearch.search worker``),
   each stopping when the study holds ``n_trials`` completed trials.
 
-Also: :func:`sensitivity_grid`, the error after every step count for a whole
-grid of k at once (the reference optimizer vectorised over k).
+The error after every step count for a whole grid of k at once is
+:mod:`mamgd_paper.experiments.ksearch.sensitivity`.
 
 No Keras optimizer runs here: every trial is the NumPy reference.
 """
@@ -32,7 +32,6 @@ No Keras optimizer runs here: every trial is the NumPy reference.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 from pathlib import Path
@@ -43,7 +42,8 @@ import pandas as pd
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
-from mamgd_paper.core import paths
+from mamgd_paper.core import optuna_utils
+from mamgd_paper.core.optuna_utils import fail_running_trials  # noqa: F401 (public here too)
 from mamgd_paper.core.progress import track
 from mamgd import functions as test_functions
 from mamgd import reference
@@ -65,10 +65,6 @@ __all__ = [
     "completed_trials",
     "found_k",
     "search_summary",
-    "k_grid",
-    "sensitivity_grid",
-    "sensitivity_frame",
-    "transfer_summary",
 ]
 
 #: Search range of k (the authors' notebook; the paper's text says [0, 1)).
@@ -90,16 +86,6 @@ TRANSFER_SUMMARY_STEM = "k_transfer_summary"
 #: Environment variable overriding the default storage.
 STORAGE_ENV = "MAMGD_STUDY_STORAGE"
 
-_quiet = False
-
-
-def _quiet_optuna():
-    """Optuna logs one INFO line per trial; keep warnings only."""
-    global _quiet
-    if not _quiet:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        _quiet = True
-
 
 # ---------------------------------------------------------------------------
 # Storage and study
@@ -114,55 +100,13 @@ def default_storage(quick=False):
     a full study would report the full study's best k).
     """
     name = "studies-quick.journal" if quick else "studies.journal"
-    return os.environ.get(STORAGE_ENV) or str(paths.DATA / name)
+    return optuna_utils.default_storage(name, STORAGE_ENV)
 
 
 def open_storage(storage=None):
-    """Turn ``storage`` into something :func:`optuna.create_study` accepts.
-
-    * ``None``: :func:`default_storage`;
-    * a string with ``://`` (``sqlite:///path.db``, ``postgresql://...``):
-      an :class:`~optuna.storages.RDBStorage` (SQLite waits up to 60 s for
-      a lock held by another worker);
-    * any other string or path: a journal file (Optuna's
-      :class:`~optuna.storages.JournalStorage` with a file backend and its
-      inter-process file lock); parent folders are created;
-    * an Optuna storage object: returned as is.
-    """
-    if storage is None:
-        storage = default_storage()
-    if isinstance(storage, optuna.storages.BaseStorage):
-        return storage
-    text = str(storage)
-    if "://" in text:
-        return _open_rdb_storage(text)
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
-    path = Path(text)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return JournalStorage(JournalFileBackend(str(path)))
-
-
-def _open_rdb_storage(url, attempts=8):
-    """An RDBStorage for ``url``, safe when several workers open a new database at once.
-
-    Two processes that find no schema both create it; the loser gets a
-    SQLAlchemy error (e.g. ``UNIQUE constraint failed: alembic_version``). The
-    schema exists by then, so opening again succeeds: retry with a short pause.
-    """
-    import time
-
-    import sqlalchemy.exc
-
-    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
-    for attempt in range(1, attempts + 1):
-        try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
-        except sqlalchemy.exc.SQLAlchemyError:
-            if attempt == attempts:
-                raise
-            time.sleep(0.1 * attempt)
+    """:func:`mamgd_paper.core.optuna_utils.open_storage`, ``None`` meaning
+    :func:`default_storage` (a journal path, an RDB URL or a storage object)."""
+    return optuna_utils.open_storage(default_storage() if storage is None else storage)
 
 
 def _steps(function, steps):
@@ -199,7 +143,6 @@ def open_study(function, storage=None, steps=None):
     study whose attributes differ raises ``ValueError`` rather than mixing
     two objectives in one study.
     """
-    _quiet_optuna()
     function, steps = _steps(function, steps)
     storage = open_storage(storage)
     name = study_name(function, steps)
@@ -262,24 +205,6 @@ def objective_value(function, k, steps=None):
 # ---------------------------------------------------------------------------
 
 
-def _counts(study):
-    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
-    complete = sum(t.state == TrialState.COMPLETE for t in trials)
-    return complete, len(trials) - complete, trials
-
-
-def fail_running_trials(study):
-    """Mark the study's RUNNING trials FAIL (left over by a killed worker).
-
-    Only safe when no other worker is active on the study. Returns their
-    numbers.
-    """
-    numbers = [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
-    for number in numbers:
-        study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
-    return numbers
-
-
 def run_worker(function, storage=None, n_trials=N_TRIALS, seed=0, worker_index=0,
                steps=None, fail_stale=False, constant_liar=True, record_worker=True):
     """Add trials to the k-search study of ``function`` until it has ``n_trials``.
@@ -290,7 +215,9 @@ def run_worker(function, storage=None, n_trials=N_TRIALS, seed=0, worker_index=0
     all workers before every new trial, and stops as soon as they reach
     ``n_trials``; a trial created in the same instant as another worker's
     last one is told FAIL (user attribute ``surplus``) and not run, so the
-    study ends with exactly ``n_trials`` completed trials.
+    study ends with exactly ``n_trials`` completed trials
+    (:func:`mamgd_paper.core.optuna_utils.fill_study`, shared mode; no trial is
+    ever pruned here, so finished means completed).
 
     The sampler is re-seeded before each trial from
     ``(seed + worker_index, completed trials so far)``. With one worker the
@@ -312,21 +239,11 @@ def run_worker(function, storage=None, n_trials=N_TRIALS, seed=0, worker_index=0
     if fail_stale:
         fail_running_trials(study)
     stream = int(seed) + int(worker_index)
-    while True:
-        complete, running, _ = _counts(study)
-        if complete + running >= n_trials:
-            break
-        study.sampler = _sampler(stream, complete, constant_liar)
-        trial = study.ask({"k": K_DISTRIBUTION})
-        if record_worker:
-            trial.set_user_attr("worker", int(worker_index))
-        _, _, active = _counts(study)
-        if sum(t.number < trial.number for t in active) >= n_trials:
-            trial.set_user_attr("surplus", True)
-            study.tell(trial, state=TrialState.FAIL)
-            break
-        study.tell(trial, objective_value(function, trial.params["k"], steps))
-    return study
+    return optuna_utils.fill_study(
+        study, lambda trial: objective_value(function, trial.params["k"], steps), n_trials,
+        lambda complete: _sampler(stream, complete, constant_liar), shared=True,
+        worker=int(worker_index) if record_worker else None,
+        distributions={"k": K_DISTRIBUTION})
 
 
 def run_search(functions=None, storage=None, n_trials=N_TRIALS, seed=0, parallel=True):
@@ -409,109 +326,6 @@ def search_summary(studies):
 
 
 # ---------------------------------------------------------------------------
-# Sensitivity of the error to k and the step count
-# ---------------------------------------------------------------------------
-
-
-def k_grid(per_decade=40, low=1e-3, high=K_HIGH, include_zero=True):
-    """Log-spaced float32 grid of k from ``low`` to ``high`` (plus 0).
-
-    float32 because the optimizer rounds k to float32 anyway: the grid's
-    printed values (9 significant digits) read back as exactly the k used.
-    """
-    decades = np.log10(high) - np.log10(low)
-    count = int(round(decades * per_decade)) + 1
-    ks = np.geomspace(low, high, count).astype(np.float32)
-    if include_zero:
-        ks = np.concatenate([np.zeros(1, np.float32), ks])
-    return ks
-
-
-def sensitivity_grid(function, ks, steps=None, learning_rate=LEARNING_RATE):
-    """MAMGD's error after 0..steps updates for every k of ``ks`` at once.
-
-    The float32 reference optimizer is run once on a batch of ``len(ks)``
-    independent copies of the start point, with ``k`` an array (broadcast
-    against the batch), so every update is one vectorised step for the whole
-    grid. The gradient is evaluated point by point, exactly as
-    :func:`mamgd.reference.run` (and the Keras runs) evaluate it: NumPy's
-    float32 ``x ** 3`` on an array can differ in the last bit from the same
-    power of a scalar. Every column therefore equals, bit for bit, a single
-    :func:`mamgd_errors` run with that k (``tests/test_search.py``).
-
-    Returns a float32 array of shape ``(steps + 1, len(ks))``; row s is the
-    error after s updates. ``steps`` defaults to the function's table length.
-    """
-    function = test_functions.get(function)
-    steps = int(function.max_steps if steps is None else steps)
-    ks = np.asarray(ks, dtype=np.float32).reshape(-1)
-    optimizer = reference.mamgd(learning_rate, k=ks, variant="authors_code",
-                                dtype=np.float32)
-    x = np.repeat(np.asarray(function.start, np.float32)[:, None], ks.size, axis=1)
-    state = optimizer.init(x)
-    errors = np.empty((steps + 1, ks.size), np.float32)
-    with np.errstate(over="ignore", invalid="ignore"):
-        errors[0] = function.error(x)
-        for step in range(1, steps + 1):
-            gradient = np.empty_like(x)
-            for column in range(ks.size):
-                gradient[:, column] = function.gradient(x[:, column])
-            x, state = optimizer.update(x, gradient, state)
-            errors[step] = function.error(x)
-    return errors
-
-
-def sensitivity_frame(grids, ks):
-    """Long table of :func:`sensitivity_grid` results.
-
-    ``grids`` is ``{function name: errors}``. Columns: table, function, k,
-    steps (1..N), error.
-    """
-    ks = np.asarray(ks, dtype=np.float32)
-    parts = []
-    for name, errors in grids.items():
-        function = test_functions.get(name)
-        steps = np.arange(1, errors.shape[0])
-        parts.append(pd.DataFrame({
-            "table": function.table,
-            "function": function.name,
-            "k": np.tile(ks, steps.size),
-            "steps": np.repeat(steps, ks.size),
-            "error": errors[1:].reshape(-1),
-        }))
-    return pd.concat(parts, ignore_index=True)
-
-
-def transfer_summary(grids, ks, found=None):
-    """Does a k tuned at one step count hold at the others?
-
-    For each function (``grids``: name -> :func:`sensitivity_grid`) and each
-    of its table's step counts (2, 4, ..., max): the grid's best k and error
-    there, and the error of the paper's k and of the found k
-    (``found``: name -> k) at that step count, with their ratios to the best.
-    """
-    ks = np.asarray(ks, dtype=np.float32)
-    rows = []
-    for name, errors in grids.items():
-        function = test_functions.get(name)
-        curves = {"paper_k": mamgd_errors(function, function.paper_k, errors.shape[0] - 1)}
-        if found and name in found:
-            curves["found_k"] = mamgd_errors(function, found[name], errors.shape[0] - 1)
-        for steps in range(2, errors.shape[0], 2):
-            column = errors[steps]
-            best = int(np.nanargmin(np.where(np.isfinite(column), column, np.inf)))
-            row = {"table": function.table, "function": function.name, "steps": steps,
-                   "tuned_steps": function.search_steps,
-                   "best_k": float(ks[best]), "best_error": float(column[best])}
-            for key, curve in curves.items():
-                row[f"{key}_error"] = float(curve[steps])
-                row[f"{key}_over_best"] = (float(curve[steps]) / float(column[best])
-                                           if column[best] > 0 else np.inf)
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
-# ---------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------
 
@@ -574,7 +388,6 @@ def main(argv=None):
               f"({len(mine)} by worker {args.worker_index}); best k = {found_k(study):.6g}, "
               f"error {study.best_value:.6g}")
         return 0
-    _quiet_optuna()
     storage = open_storage(args.storage)
     for summary in optuna.get_all_study_summaries(storage):
         best = summary.best_trial

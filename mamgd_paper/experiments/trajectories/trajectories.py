@@ -31,6 +31,11 @@ __all__ = [
     "optimizer_paths",
     "paths_frame",
     "path_summary",
+    "QUICK_FUNCTIONS",
+    "selected_functions",
+    "figure_stem",
+    "figure_title",
+    "ending_lines",
 ]
 
 #: Learning rate of every optimizer (the paper's test-function protocol).
@@ -40,6 +45,8 @@ LEARNING_RATE = 0.1
 DEFAULT_K = 0.1
 #: Steps on functions that have no paper table (Rosenbrock, Beale).
 EXTRA_STEPS = 100
+#: The functions of a quick run (notebook 03): a bowl, several minimisers, a valley.
+QUICK_FUNCTIONS = ("sphere", "himmelblau", "rosenbrock")
 
 #: The optimizers drawn, in the order of the figures' legends (registry labels).
 OPTIMIZERS = (registry.MAMGD, registry.MAMGD_ALGORITHM6, registry.ADAEXP, registry.ADAM,
@@ -122,3 +129,42 @@ def path_summary(function, paths):
                 "diverged": not finite,
             })
     return pd.DataFrame(rows)
+
+
+def selected_functions(names=None, quick=False):
+    """The test functions notebook 03 draws, in order.
+
+    ``names`` (function names) if given; else :data:`QUICK_FUNCTIONS` in a
+    quick run, every function of :data:`mamgd.functions.ALL_FUNCTIONS` otherwise.
+    """
+    if names is None:
+        names = (QUICK_FUNCTIONS if quick
+                 else [f.name for f in test_functions.ALL_FUNCTIONS])
+    return [test_functions.get(name) for name in names]
+
+
+def figure_stem(function):
+    """File stem of the paths figure of ``function`` (``traj_<name>``)."""
+    return f"traj_{test_functions.get(function).name}"
+
+
+def figure_title(function):
+    """Title of the paths figure: the function, the steps, lr and k."""
+    function = test_functions.get(function)
+    return (f"{function.title}: {path_steps(function)} steps, "
+            f"learning rate {LEARNING_RATE:g}, k = {decay_rate(function):.4g}")
+
+
+def ending_lines(summary):
+    """Markdown bullets from :func:`path_summary` rows (several functions stacked):
+    per function the optimizer that ends closest to the target, then the
+    optimizers that diverged (or "none")."""
+    diverged = summary[summary["diverged"]]
+    best = summary.dropna(subset=["error_final"]).loc[
+        lambda s: s.groupby("function")["error_final"].idxmin()]
+    lines = [f"- {row.function}: closest to the target after {row.steps} steps is "
+             f"{row.optimizer} (error {row.error_final:.3g})" for row in best.itertuples()]
+    lines.append("- diverged (non-finite after the last step): "
+                 + (", ".join(f"{r.optimizer} on {r.function}" for r in diverged.itertuples())
+                    or "none"))
+    return lines
