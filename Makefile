@@ -121,7 +121,7 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 test-torch: $(STAMP)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch==2.13.0 \
 		--extra-index-url $(TORCH_CPU_INDEX)
-	$(PY) -m pytest -q tests/test_backends.py
+	$(PY) -m pytest -q tests/library/test_backends.py
 
 # ---- Notebooks ------------------------------------------------------------
 # An executed notebook is rerun when its source, a pipeline module it imports

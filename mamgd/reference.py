@@ -17,7 +17,7 @@ All array arithmetic happens in one floating dtype: the constructor's
 ``update`` (like a Keras variable's dtype). Every hyperparameter and the step
 count are cast to that dtype before they touch an array, so a float32 run can
 be compared with Keras to float32 rounding -- in fact bit for bit for SGD,
-Adagrad, RMSprop, Adam and AMSGrad (see ``tests/test_reference.py``).
+Adagrad, RMSprop, Adam and AMSGrad (see ``tests/library/test_reference.py``).
 
 Scalar hyperparameter expressions that Keras evaluates on Python floats before
 they meet a tensor (``1 - beta_1``, ``1 - rho``, the epsilons) are evaluated in
@@ -32,7 +32,7 @@ The MAMGD variants follow docs/protocol.md, section 1 (the authors' code, which 
 the paper's Tables 1-6) and sec. 2 (Algorithm 6 of the paper). The float32
 operation order of ``mamgd(variant="authors_code")`` is the one that
 reproduces all 460 published cells of Tables 1-6 at 6 decimals (see
-``tests/test_reference.py::test_golden_paper_tables``).
+``tests/library/test_reference.py::test_golden_paper_tables``).
 
 Paper: Sakovich et al., "MAMGD: Gradient-Based Optimization Method Using
 Exponential Decay", Technologies 12(9):154, 2024, doi:10.3390/technologies12090154.
@@ -251,7 +251,7 @@ def sgd_momentum(learning_rate: float = 0.01, momentum: float = 0.9, *, dtype=No
     theta <- theta + v
 
     Same operation order as Keras, so float32 runs agree bit for bit
-    (``tests/test_reference.py``). :func:`sgd` is the momentum-free case.
+    (``tests/library/test_reference.py``). :func:`sgd` is the momentum-free case.
     """
 
     def init(params):

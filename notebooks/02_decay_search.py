@@ -23,7 +23,7 @@
 #
 # * with the objective evaluated by the float32 NumPy reference of MAMGD
 #   (`mamgd.reference`, the same numbers as the Keras optimizer: see
-#   `tests/test_search.py`);
+#   `tests/experiments/test_search.py`);
 # * with a seeded TPE sampler, re-seeded before every trial from
 #   (seed, completed trials), so that a study interrupted and resumed ends
 #   exactly where an uninterrupted one would;

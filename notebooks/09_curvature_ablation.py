@@ -34,7 +34,7 @@
 # `mamgd_paper.experiments.ablation.switched.mamgd_switched`, in which each
 # difference is a switch (all off = `reference.mamgd("authors_code")` bit for
 # bit, the four of Algorithm 6 on = `reference.mamgd("algorithm6")` bit for
-# bit; `tests/test_ablation.py`), with the paper's start points and learning
+# bit; `tests/experiments/test_ablation.py`), with the paper's start points and learning
 # rate 0.1. The network part uses the Keras classes and
 # `mamgd_paper.experiments.networks` (same models, data, batches and initial
 # weights per seed as the Tables 7-11 runs). The computations are in the

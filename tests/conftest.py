@@ -1,7 +1,10 @@
 """Shared test set-up: quiet TensorFlow, the project root, the dataset folder."""
 
 import os
+import socket
 import subprocess
+import time
+import urllib.request
 import sys
 from pathlib import Path
 
@@ -31,6 +34,29 @@ def run_python(code, env=None, timeout=600):
     if result.returncode != 0:
         pytest.fail(f"child process failed ({result.returncode}):\n{result.stderr[-4000:]}")
     return result.stdout
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now (for test servers)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_server(url, process, timeout, describe):
+    """Poll ``url`` until it answers; fail the test with ``describe()`` (the
+    server's log) if ``process`` exits first or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"the server at {url} did not start (exit {process.poll()}):\n"
+                            f"{describe()[-3000:]}")
+            time.sleep(0.3)
 
 
 @pytest.fixture(scope="session")

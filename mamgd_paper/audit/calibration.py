@@ -48,6 +48,8 @@ ALPHA = 0.05
 #: The power :func:`detectable_shift` reports the shift for.
 POWER = 0.8
 TYPICAL, ATYPICAL = "typical", "atypical"
+#: The columns a published number's position adds to ``paper_vs_reproduced.csv``.
+CELL_COLUMNS = ["seed_percentile", "seed_z"]
 #: The columns of ``paper_runs.csv``.
 RUN_COLUMNS = ["table", "optimizer", "seeds", "epochs", "outside", "expected_outside",
                "median_abs_seed_z", "statistic", "p_value", "p_adjusted", "verdict",
@@ -204,8 +206,12 @@ def calibrate(tables):
         runs += table_rows
     runs = pd.DataFrame(runs)
     if runs.empty:
-        return pd.DataFrame(columns=["table", "epoch", "optimizer", "seed_percentile",
-                                     "seed_z"]), pd.DataFrame(columns=RUN_COLUMNS)
+        empty_cells = pd.DataFrame({"table": pd.Series(dtype="int64"),
+                                    "epoch": pd.Series(dtype="int64"),
+                                    "optimizer": pd.Series(dtype="object"),
+                                    "seed_percentile": pd.Series(dtype="float64"),
+                                    "seed_z": pd.Series(dtype="float64")})
+        return empty_cells, pd.DataFrame(columns=RUN_COLUMNS)
     runs["p_adjusted"] = holm(runs["p_value"])
     runs["verdict"] = np.where(runs["p_adjusted"] < ALPHA, ATYPICAL, TYPICAL)
     # The first Holm step tests the smallest p-value at ALPHA / m: the power
@@ -234,3 +240,55 @@ def leave_one_out_rejections(tables, level=ALPHA):
                 rejected += p < level
                 trials += 1
     return int(rejected), int(trials)
+
+
+def read_tables(tables_dir, tables=None):
+    """``{table: (seeds_frame, verdicts_frame)}`` of the network tables whose
+    ``tableNN_seeds.csv`` and ``tableNN_verdicts.csv`` exist under ``tables_dir``
+    and the list of the paths read."""
+    from pathlib import Path
+
+    from mamgd_paper.experiments.networks.tasks import TASKS
+
+    tables_dir = Path(tables_dir)
+    found, paths = {}, []
+    for table in sorted(TASKS if tables is None else tables):
+        task = TASKS[table]
+        seeds = tables_dir / f"{task.seeds_stem}.csv"
+        verdicts = tables_dir / f"{task.verdicts_stem}.csv"
+        if seeds.is_file() and verdicts.is_file():
+            found[table] = (pd.read_csv(seeds), pd.read_csv(verdicts))
+            paths += [seeds, verdicts]
+    return found, paths
+
+
+def summary(runs):
+    """The numbers the report and the README state about the runs.
+
+    Returns a dict: ``seeds`` (the seed counts used, sorted),
+    ``cells``, ``outside``, ``expected_outside`` (sum over cells of
+    2/(n+1)), ``runs``, ``atypical`` (a list of "Table N optimizer"),
+    ``smallest_p`` (the run and its unadjusted and adjusted p-value),
+    ``detectable_shift`` (per seed count).
+    """
+    cells = len(runs) and int(runs["epochs"].sum())
+    atypical = [f"Table {r.table} {r.optimizer}" for r in runs.itertuples()
+                if r.verdict == ATYPICAL]
+    smallest = runs.sort_values("p_value", kind="stable").iloc[0] if len(runs) else None
+    return {
+        "seeds": sorted({int(n) for n in runs["seeds"]}),
+        "cells": int(cells),
+        "outside": int(runs["outside"].sum()),
+        "expected_outside": float(runs["expected_outside"].sum()),
+        "runs": int(len(runs)),
+        "atypical": atypical,
+        "smallest": None if smallest is None else {
+            "run": f"Table {smallest['table']} {smallest['optimizer']}",
+            "p_value": float(smallest["p_value"]), "p_adjusted": float(smallest["p_adjusted"]),
+            "median_abs_seed_z": float(smallest["median_abs_seed_z"]),
+            "outside": int(smallest["outside"]), "epochs": int(smallest["epochs"])},
+        "detectable_shift": {int(n): float(d) for n, d in
+                             runs.groupby("seeds")["detectable_shift"].first().items()},
+        "unadjusted_shift": {int(n): detectable_shift(int(n), ALPHA)
+                             for n in sorted(set(runs["seeds"]))},
+    }

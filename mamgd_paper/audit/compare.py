@@ -36,7 +36,8 @@ from mamgd_paper.paper import published as paper_module
 from mamgd_paper.paper.published import (FUNCTION_TABLES, NOT_RUN, OUTSIDE, VERDICTS,
                                          band_verdict, exact_verdict, printed)
 
-#: Columns of paper_vs_reproduced.csv.
+#: Columns of the comparison; paper_vs_reproduced.csv adds ``seed_percentile``
+#: and ``seed_z`` for Tables 7-11 (:func:`mamgd_paper.audit.calibration.cell_positions`).
 COLUMNS = ["table", "epoch", "optimizer", "paper", "reproduced", "seed_min", "seed_max",
            "verdict", "distance", "reason"]
 

@@ -37,7 +37,7 @@ plus two variants that neither the code nor the paper has:
 All switches off is ``mamgd.reference.mamgd(variant="authors_code")`` bit for
 bit; ``decay_exponent``, ``correction_form``, ``epsilon`` and ``curvature`` on
 is ``mamgd.reference.mamgd(variant="algorithm6")`` bit for bit
-(``tests/test_ablation.py``). The float32 arithmetic follows
+(``tests/experiments/test_ablation.py``). The float32 arithmetic follows
 :mod:`mamgd.reference` operation for operation. ``k`` may be an array of shape
 ``(K,)``: the parameters then have shape ``(K, dim)`` and row i is run with
 ``k[i]``.

@@ -6,7 +6,7 @@ The command line of the equal-budget comparison (docs/protocol.md, section 7):
   of workers, on any machine that reaches the storage); ``--new`` creates the
   run first, as the notebook does;
 * ``fill``: fill ONE study of one function problem and optimizer (several
-  workers may share it; ``tests/test_postgres.py``);
+  workers may share it; ``tests/experiments/test_postgres.py``);
 * ``status``: print the progress of a run;
 * ``requeue``: put failed items and ALL running items back in the queue.
 """

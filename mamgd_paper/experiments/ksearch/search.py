@@ -8,7 +8,7 @@ reproducibly:
 
 * objective: MAMGD (``authors_code``, learning rate 0.1) run in float32 with
   the NumPy reference :func:`mamgd.reference.mamgd` -- the same numbers as
-  the Keras optimizer (``tests/test_search.py``), ~1 ms per trial;
+  the Keras optimizer (``tests/experiments/test_search.py``), ~1 ms per trial;
 * a seeded TPE sampler, re-seeded before every trial from
   ``(seed + worker_index, number of completed trials)``: what trial n
   proposes depends only on the seed and the n trials before it, so an

@@ -45,7 +45,7 @@ def sensitivity_grid(function, ks, steps=None, learning_rate=search.LEARNING_RAT
     :func:`mamgd.reference.run` (and the Keras runs) evaluate it: NumPy's
     float32 ``x ** 3`` on an array can differ in the last bit from the same
     power of a scalar. Every column therefore equals, bit for bit, a single
-    :func:`search.mamgd_errors` run with that k (``tests/test_search.py``).
+    :func:`search.mamgd_errors` run with that k (``tests/experiments/test_search.py``).
 
     Returns a float32 array of shape ``(steps + 1, len(ks))``; row s is the
     error after s updates. ``steps`` defaults to the function's table length.

@@ -4,8 +4,8 @@ Each table is one :class:`Task`: a frozen description of the authors' protocol
 (model, data preparation, loss, metrics, epochs, batch size, the optimizers with
 their arguments, the figure's y limits) and the prose fields its notebook is
 written from (:mod:`mamgd_paper.experiments.networks.describe`), checked
-against docs/protocol.md, section 4 by ``tests/test_networks.py`` and
-``tests/test_docs.py``. :data:`TASKS` holds the five by table number.
+against docs/protocol.md, section 4 by ``tests/experiments/test_networks.py`` and
+``tests/project/test_docs.py``. :data:`TASKS` holds the five by table number.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Every optimizer of the companion runs from the function's start point with
 the test-function protocol of the paper (learning rate 0.1, Keras defaults
 otherwise; docs/protocol.md, section 3), in float32, through the NumPy reference
 implementations of :mod:`mamgd.reference` (bit for bit the Keras optimizers;
-see ``tests/test_reference.py``); no Keras optimizer runs here.
+see ``tests/library/test_reference.py``); no Keras optimizer runs here.
 
 MAMGD (both readings) and AdaExp use the function's published k; the two
 classics that are not in the paper (Rosenbrock, Beale) have no published k

@@ -27,7 +27,7 @@ from mamgd_paper.datasets import files, loaders
 from mamgd_paper.datasets.__main__ import main
 from mamgd_paper.datasets.files import ChecksumError, DatasetUnavailableError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data" / "keras"
 DATA_DIR = Path(os.environ.get("MAMGD_DATA_DIR") or SHARED).resolve()
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")

@@ -26,7 +26,7 @@ from optuna.trial import TrialState
 from mamgd import functions, reference
 from mamgd_paper.experiments.ksearch import search, sensitivity
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _env():

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from mamgd_paper.core import make_variables
+
+ROOT = Path(__file__).resolve().parents[2]
 MAKE = shutil.which("make")
 pytestmark = pytest.mark.skipif(MAKE is None, reason="GNU make not installed")
 
@@ -353,3 +355,99 @@ def test_manifest_replaces_a_notebooks_entries_and_stays_deterministic(tmp_path)
         manifest.record(figures, "03_c", [tmp_path / "elsewhere.png"])
     with pytest.raises(ValueError):
         manifest.write(figures, {"../up.png": "03_c"})
+
+# --------------------------------------------------------------------------
+# The parameters: checked before anything runs, and honoured (the real make,
+# with -n where it would run notebooks, on a fresh copy per test)
+
+#: Notebooks whose results depend on SEEDS.
+SEEDED = set(NETWORK) | {"09_curvature_ablation", "10_from_scratch", "11_equal_budget"}
+#: A notebook run in `make -n` output: the runner, a source, the executed notebook.
+PLANNED = re.compile(r"-m mamgd_paper\.runner \S+\.py \S+/([^/\s]+)\.ipynb")
+
+
+@pytest.fixture()
+def fresh_project(tmp_path):
+    _copy_project(tmp_path)
+    _set_times(tmp_path)
+    return tmp_path
+
+
+def _run_make(project, *args):
+    env = {k: v for k, v in _make_env().items() if k not in ("WORKERS", "STORAGE")}
+    return subprocess.run([MAKE, "--no-print-directory", *args], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _planned(result):
+    """The executed notebooks a `make -n` would write, by name."""
+    assert result.returncode == 0, result.stderr
+    return {match.group(1) for match in PLANNED.finditer(result.stdout)}
+
+
+@pytest.mark.parametrize("variable, value, accepted", [
+    ("QUICK", "maybe", "one of 0/1, no/yes, false/true (any case)"),
+    ("QUICK", "2", "one of 0/1, no/yes, false/true (any case)"),
+    ("SEEDS", "0", "a whole number >= 1"),
+    ("SEEDS", "three", "a whole number >= 1"),
+    ("WORKERS", "-1", "a whole number >= 1"),
+    ("STORAGE", "bogus://x", "postgresql://user@host[:port]/database"),
+])
+def test_a_bad_parameter_stops_make_before_anything_runs(fresh_project, variable, value, accepted):
+    result = _run_make(fresh_project, "functions", f"{variable}={value}")
+    assert result.returncode != 0
+    assert f"{variable}='{value}' is not accepted: {variable} must be" in result.stderr
+    assert accepted in result.stderr
+    assert ".." not in result.stderr.replace("...", "")  # one period, then make's "Stop."
+    assert "mamgd_paper.runner" not in result.stdout  # nothing ran
+    assert not (fresh_project / "build" / "quick").exists()
+
+
+@pytest.mark.parametrize("value", ["1", "yes", "YES", "true", "True"])
+def test_every_spelling_of_quick_writes_only_under_build_quick(fresh_project, value):
+    result = _run_make(fresh_project, "-n", "functions", f"QUICK={value}")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if PLANNED.search(line)]
+    assert len(lines) == 3
+    for line in lines:
+        assert "build/quick/notebooks/" in line and "--figures-dir build/quick/figures" in line
+        assert "-p quick True" in line
+
+
+@pytest.mark.parametrize("value", ["0", "no", "False"])
+def test_quick_off_in_any_spelling_is_the_full_run(fresh_project, value):
+    result = _run_make(fresh_project, "-n", "-W", "notebooks/01_test_functions.py", "functions",
+                   f"QUICK={value}")
+    assert result.returncode == 0, result.stderr
+    assert "--figures-dir figures -p quick False" in result.stdout
+
+
+def test_seeds_reruns_the_notebooks_it_affects_and_only_those(fresh_project):
+    # Nothing to do at the default; SEEDS=3 makes exactly the seeded notebooks
+    # out of date, and they are run with 3 seeds.
+    assert _planned(_run_make(fresh_project, "-n", "notebooks")) == set()
+    assert _planned(_run_make(fresh_project, "-n", "notebooks", "SEEDS=5")) == set()
+    changed = _run_make(fresh_project, "-n", "notebooks", "SEEDS=3")
+    assert _planned(changed) == SEEDED
+    assert all("-p seeds 3" in line for line in changed.stdout.splitlines()
+               if PLANNED.search(line))
+    assert (fresh_project / "build" / "parameters" / "seeds").read_text() == "3\n"
+    # The stamp keeps its date while the value stays.
+    stamp = (fresh_project / "build" / "parameters" / "seeds").stat().st_mtime
+    _run_make(fresh_project, "-n", "notebooks", "SEEDS=3")
+    assert (fresh_project / "build" / "parameters" / "seeds").stat().st_mtime == stamp
+
+
+def test_workers_and_storage_do_not_make_anything_out_of_date(fresh_project):
+    assert _planned(_run_make(fresh_project, "-n", "notebooks", "WORKERS=3",
+                       "STORAGE=postgresql://mamgd@db.example.org/studies")) == set()
+
+
+def test_the_checker_normalises_what_make_passes():
+    assert make_variables.check({"QUICK": "True", "SEEDS": "007", "WORKERS": "2",
+                                 "STORAGE": " data/x.journal "}) == {
+        "QUICK": "1", "SEEDS": "7", "WORKERS": "2", "STORAGE": "data/x.journal"}
+    assert make_variables.check({"STORAGE": "postgresql://u@127.0.0.1/db"})["STORAGE"] == \
+        "postgresql://u@127.0.0.1/db"
+    with pytest.raises(make_variables.MakeVariableError, match="unknown variable"):
+        make_variables.check({"SEED": "1"})

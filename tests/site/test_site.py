@@ -37,7 +37,7 @@ import pytest
 from mamgd_paper.runner import manifest as runner_manifest
 from mamgd_paper.site import build, manifest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser")
                  if Path(p).is_file()), None)
 CHROMEDRIVER = shutil.which("chromedriver") or (

@@ -27,7 +27,7 @@ import pytest
 from mamgd_paper.experiments.networks.tasks import TASKS
 from mamgd.functions import PAPER_FUNCTIONS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "protocol.md"
 
 #: The sections, numbered as the code cites them.

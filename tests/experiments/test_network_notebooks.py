@@ -22,7 +22,7 @@ from mamgd_paper.experiments.networks import describe, tasks, verdicts
 from mamgd_paper.runner import execute
 from mamgd_paper.paper.published import paper_table
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "keras"
 DATA_DIR = Path(os.environ.get("MAMGD_DATA_DIR") or SHARED_DATA).resolve()
 TEMPLATE = ROOT / "notebooks" / "network_task.py"

@@ -21,7 +21,7 @@ from mamgd_paper.runner import execute
 from mamgd_paper.paper import published as paper
 from mamgd_paper.experiments.ksearch import search
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 
 

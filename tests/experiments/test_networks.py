@@ -26,7 +26,7 @@ from mamgd_paper.paper.published import OUTSIDE, WITHIN, band_verdict, paper_tab
 
 from conftest import run_python
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "keras"
 DATA_DIR = Path(os.environ.get("MAMGD_DATA_DIR") or SHARED_DATA).resolve()
 PROTOCOL = ROOT.parent / "shared" / "paper" / "PROTOCOL.md"
@@ -365,7 +365,7 @@ def _tiny():
 
 TINY_CODE = """
 import sys
-sys.path.insert(0, "tests")
+sys.path.insert(0, "tests/experiments")
 from test_networks import _tiny
 from mamgd_paper.experiments.networks import tasks, training
 task, data = _tiny()

@@ -11,29 +11,22 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, free_port, wait_for_server
 
 pytestmark = pytest.mark.xdist_group("jupyter")
 
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
-    port, token = _free_port(), "lab-test-token"
+    port, token = free_port(), "lab-test-token"
     env = dict(os.environ, HOME=str(home), JUPYTER_PORT=str(port), JUPYTER_TOKEN=token,
                LAB_IP="127.0.0.1", JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                JUPYTER_CONFIG_DIR=str(home / "config"))
@@ -44,17 +37,8 @@ def lab(tmp_path_factory):
                                    stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
     try:
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"make lab did not start (exit {process.poll()}):\n"
-                                f"{log.read_text()[-3000:]}")
-                time.sleep(0.5)
+        wait_for_server(f"{base}/api", process, 120, log.read_text)
         yield base, token, log
     finally:
         os.killpg(process.pid, signal.SIGTERM)

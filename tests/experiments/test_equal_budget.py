@@ -4,9 +4,9 @@ Golden values come from independent computations: hand arithmetic, Keras's
 own SGD, single-start runs of ``mamgd.reference.run``, an exhaustive
 enumeration of bootstrap resamples, successive halving worked out by hand. The
 quick notebook run is the smoke test; PostgreSQL and multi-process workers are
-in ``tests/test_postgres.py``. The test functions (Rastrigin, the chained
-Rosenbrock) are tested in ``tests/test_functions.py``, SGD with momentum in
-``tests/test_reference.py``.
+in ``tests/experiments/test_postgres.py``. The test functions (Rastrigin, the chained
+Rosenbrock) are tested in ``tests/library/test_functions.py``, SGD with momentum in
+``tests/library/test_reference.py``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from mamgd_paper.paper import registry
 from mamgd import functions as test_functions
 from mamgd import reference
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 REQUIRED = ["problem", "optimizer", "trials", "best_learning_rate", "best_k", "seeds",
             "metric", "mean", "ci_low", "ci_high", "verdict_vs_adam"]
 

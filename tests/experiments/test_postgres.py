@@ -28,7 +28,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,8 @@ import optuna
 import pandas as pd
 import pytest
 
+from conftest import free_port
+
 from mamgd_paper.core import optuna_utils
 from mamgd_paper.experiments.equal_budget import (problems, results, studies, table, tuning,
                                                   workers)
@@ -47,14 +48,9 @@ from mamgd_paper.paper import registry
 
 pytestmark = pytest.mark.postgres
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("MAMGD_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
 
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _as_user():
@@ -92,7 +88,7 @@ def postgres_url():
     data, log = folder / "data", folder / "server.log"
     if user is not None:
         os.chown(folder, user.pw_uid, user.pw_gid)
-    port = _free_port()
+    port = free_port()
 
     def run(*command, check=True):
         return subprocess.run(prefix + [str(c) for c in command], capture_output=True,

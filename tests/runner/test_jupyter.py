@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,16 +27,11 @@ import pytest
 
 from mamgd_paper.runner import execute, scrub
 from mamgd_paper.core import parameters
-from conftest import ROOT
+from conftest import ROOT, free_port, wait_for_server
 
 BIN = Path(sys.executable).parent
 SOURCES = sorted((ROOT / "notebooks").glob("*.py"))
 
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --------------------------------------------------------------------------
@@ -60,7 +54,7 @@ def server(tmp_path_factory):
     shutil.copytree(ROOT / "notebooks", root / "notebooks",
                     ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     home = tmp_path_factory.mktemp("home")
-    port, token = _free_port(), "test-token"
+    port, token = free_port(), "test-token"
     env = dict(os.environ, HOME=str(home), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"))
     command = [sys.executable, "-m", "jupyter", "server", "--no-browser",
@@ -71,16 +65,7 @@ def server(tmp_path_factory):
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/api", timeout=2)
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"the Jupyter server did not start:\n{process.stderr.read()[-3000:]}")
-            time.sleep(0.3)
+    wait_for_server(f"{base}/api", process, 90, process.stderr.read)
     try:
         yield root, base, token
     finally:

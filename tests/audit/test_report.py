@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from mamgd_paper.paper import published
-from mamgd_paper.audit import compare, environment, render
+from mamgd_paper.audit import calibration, compare, environment, render
 from mamgd_paper.audit.__main__ import main
 from mamgd_paper.runner import manifest
 
@@ -95,7 +95,9 @@ def test_one_row_per_published_number_with_every_verdict(figures):
     result = _run(figures)
     frame = pd.read_csv(figures / "tables" / "paper_vs_reproduced.csv")
     assert len(frame) == 765 == len(PUBLISHED)
-    assert list(frame.columns) == compare.COLUMNS
+    assert list(frame.columns) == compare.COLUMNS + calibration.CELL_COLUMNS
+    # no tableNN_seeds.csv here: no position among seeds, and no run verdicts
+    assert frame[calibration.CELL_COLUMNS].isna().all().all()
     assert set(frame["verdict"]) == set(published.VERDICTS)
     # the same order as the published table
     assert (frame[["table", "epoch", "optimizer"]].to_numpy()
@@ -213,7 +215,8 @@ def test_report_records_its_files_in_the_figure_manifest(figures):
     assert manifest.read(figures) == {
         "fig01_quadratic.png": "01_test_functions", "REPORT.md": "report",
         "tables/paper_vs_reproduced.csv": "report", "tables/report_summary.md": "report",
-        **{f"tables/paper_vs_reproduced_summary.{suffix}": "report"
+        **{f"tables/{stem}.{suffix}": "report"
+           for stem in ("paper_vs_reproduced_summary", "paper_runs")
            for suffix in ("csv", "tex", "md")}}
 
 
