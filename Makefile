@@ -225,9 +225,9 @@ data: $(STAMP)
 	$(PY) -m mamgd_paper.datasets fetch $(if $(MAMGD_DATA_DIR),--data-dir $(MAMGD_DATA_DIR),)
 
 benchmark: $(STAMP)
-	$(PY) benchmarks/optimizer_speed.py
-	$(PY) benchmarks/functions_walltime.py
-	$(PY) benchmarks/networks_walltime.py
+	$(PY) -m mamgd_paper.runner.quiet benchmarks/optimizer_speed.py
+	$(PY) -m mamgd_paper.runner.quiet benchmarks/functions_walltime.py
+	$(PY) -m mamgd_paper.runner.quiet benchmarks/networks_walltime.py
 
 lock: $(STAMP)
 	{ sed -n '1,3p' requirements.lock; $(PY) -m pip freeze --exclude-editable | grep -v '^mamgd'; } > requirements.lock.new

@@ -7,9 +7,11 @@ filters this process's file descriptor 2 (which child processes, such as a
 notebook's kernel, inherit) line by line through :data:`NOISE`. Warnings and
 errors pass unchanged. Standard library only.
 
-As a command, it runs a module with the filter on::
+As a command, it runs a module, or a script given by its ``.py`` path, with
+the filter on::
 
     python -m mamgd_paper.runner.quiet mamgd_paper.audit --figures-dir figures
+    python -m mamgd_paper.runner.quiet benchmarks/optimizer_speed.py
 """
 
 import contextlib
@@ -70,12 +72,16 @@ def quiet_stderr():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv:
-        print("usage: python -m mamgd_paper.runner.quiet MODULE [ARGS...]", file=sys.stderr)
+        print("usage: python -m mamgd_paper.runner.quiet MODULE|SCRIPT.py [ARGS...]",
+              file=sys.stderr)
         return 2
-    module, sys.argv = argv[0], argv
+    target, sys.argv = argv[0], argv
     with quiet_stderr():
         try:
-            runpy.run_module(module, run_name="__main__", alter_sys=True)
+            if target.endswith(".py"):
+                runpy.run_path(target, run_name="__main__")
+            else:
+                runpy.run_module(target, run_name="__main__", alter_sys=True)
         except SystemExit as exit_:
             code = exit_.code
             return code if isinstance(code, int) else (0 if code is None else 1)

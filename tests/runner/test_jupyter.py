@@ -296,3 +296,25 @@ def test_a_stopped_run_leaves_nothing_behind(tmp_path, stop):
     assert list(scratch_root.iterdir()) == [], "the scratch folder was left behind"
     assert not output.exists() and not figures.exists()
     assert not (tmp_path / "times").exists()
+
+
+def test_the_quiet_filter_runs_a_script_and_drops_only_start_up_noise(tmp_path):
+    # `make benchmark` runs its scripts this way: TensorFlow's absl start-up
+    # lines go, a real warning and the script's output and exit status stay.
+    script = tmp_path / "noisy.py"
+    script.write_text(
+        "import sys\n"
+        "sys.stderr.write('WARNING: All log messages before absl::InitializeLog() is called "
+        "are written to STDERR\\n')\n"
+        "sys.stderr.write('I0000 00:00:1796151070.162562   28420 cudart_stub.cc:31] "
+        "Could not find cuda drivers on your machine, GPU will not be used.\\n')\n"
+        "sys.stderr.write('To enable the following instructions: AVX2 FMA, in other "
+        "operations, rebuild TensorFlow with the appropriate compiler flags.\\n')\n"
+        "sys.stderr.write('UserWarning: a real warning\\n')\n"
+        "print('result', sys.argv[1:])\n"
+        "sys.exit(3)\n")
+    result = subprocess.run([sys.executable, "-m", "mamgd_paper.runner.quiet", str(script),
+                             "--rounds", "2"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3
+    assert result.stdout == "result ['--rounds', '2']\n"
+    assert result.stderr == "UserWarning: a real warning\n"
