@@ -365,7 +365,7 @@ def _tiny():
 
 TINY_CODE = """
 import sys
-sys.path.insert(0, "tests/experiments")
+sys.path[:0] = ["tests", "tests/experiments"]
 from test_networks import _tiny
 from mamgd_paper.experiments.networks import tasks, training
 task, data = _tiny()

@@ -47,7 +47,9 @@ NOTEBOOK_PAGE = "notebooks/01_test_functions.html"
 pytestmark = pytest.mark.xdist_group("site")
 
 
-@pytest.fixture(scope="module")
+# Session scope: under xdist the module's tests may be interleaved with other
+# modules' on one worker, and a module-scoped site would be built again (90 s).
+@pytest.fixture(scope="session")
 def built(tmp_path_factory):
     output = tmp_path_factory.mktemp("site") / "site"
     build.build(output, root=ROOT)
@@ -287,7 +289,7 @@ def test_manifest_from_the_index_and_the_executed_notebooks(tmp_path):
 # ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(built):
     handler = functools.partial(_QuietHandler, directory=str(built))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
