@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from mamgd_paper.runner import quiet
+
 
 def _parse_value(text):
     try:
@@ -39,8 +41,10 @@ def _parse_value(text):
 
 
 def _terminate_as_interrupt(signum, frame):
-    """SIGTERM handler: unwind like Ctrl-C, so the kernel is shut down and the
-    scratch folder removed (``make`` and CI stop a job with SIGTERM)."""
+    """SIGTERM and SIGINT handler: unwind like Ctrl-C, so the kernel is shut
+    down and the scratch folder removed (``make`` and CI stop a job with
+    SIGTERM), with the kernel's teardown noise dropped (:data:`quiet.STOPPING`)."""
+    quiet.STOPPING.set()
     raise KeyboardInterrupt(f"stopped by signal {signum}")
 
 
@@ -67,6 +71,7 @@ def run_main(argv):
     print(f"[{name}] start: {args.source}{' ' + shown if shown else ''}",
           file=sys.stderr, flush=True)
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    signal.signal(signal.SIGINT, _terminate_as_interrupt)
     start = time.perf_counter()
     try:
         published = execute(args.source, args.output, args.figures_dir,

@@ -33,6 +33,13 @@ NOISE = re.compile(
     r"|\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption)")
 
 
+#: Set when the run is being stopped (Ctrl-C, SIGTERM): from then on the
+#: filter drops everything, since what the kernel and its transport print while
+#: they are torn down (their KeyboardInterrupt, ZMQError and DeadKernelError
+#: tracebacks) is the stop itself, not news; the runner prints one line instead.
+STOPPING = threading.Event()
+
+
 @contextlib.contextmanager
 def quiet_stderr():
     """Filter file descriptor 2 (this process's and the kernel's, which
@@ -53,7 +60,7 @@ def quiet_stderr():
     def forward():
         with os.fdopen(read_end, encoding="utf-8", errors="replace") as lines:
             for line in lines:
-                if not NOISE.match(line):
+                if not STOPPING.is_set() and not NOISE.match(line):
                     terminal.write(line)
                     terminal.flush()
 

@@ -293,6 +293,9 @@ def test_a_stopped_run_leaves_nothing_behind(tmp_path, stop):
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "stopped" in stderr
+    # a clean stop: no traceback of the kernel's transport
+    for noise in ("Traceback", "ZMQError", "DeadKernelError", "KeyboardInterrupt caught"):
+        assert noise not in stderr, stderr[-3000:]
     assert list(scratch_root.iterdir()) == [], "the scratch folder was left behind"
     assert not output.exists() and not figures.exists()
     assert not (tmp_path / "times").exists()
