@@ -451,3 +451,31 @@ def test_the_checker_normalises_what_make_passes():
         "postgresql://u@127.0.0.1/db"
     with pytest.raises(make_variables.MakeVariableError, match="unknown variable"):
         make_variables.check({"SEED": "1"})
+
+
+# --------------------------------------------------------------------------
+# make verify: the published files against published.sha256
+
+
+@pytest.fixture(scope="module")
+def published_copy(tmp_path_factory):
+    copy = tmp_path_factory.mktemp("published")
+    for name in ("Makefile", "published.sha256"):
+        shutil.copy2(ROOT / name, copy / name)
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(ROOT / "mamgd_paper", copy / "mamgd_paper", ignore=ignore)
+    shutil.copytree(ROOT / "figures", copy / "figures")
+    shutil.copytree(ROOT / "notebooks" / "executed", copy / "notebooks" / "executed")
+    return copy
+
+
+def test_make_verify_passes_on_the_committed_files_and_names_an_edited_one(published_copy):
+    clean = _run_make(published_copy, "verify")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert clean.stdout.startswith("verify: ") and ", 0 differ" in clean.stdout
+    table = published_copy / "figures" / "tables" / "table01.csv"
+    table.write_text(table.read_text().replace("1.959703", "1.959704", 1))
+    edited = _run_make(published_copy, "verify")
+    assert edited.returncode != 0
+    assert "1 differ" in edited.stdout
+    assert "  differs: figures/tables/table01.csv" in edited.stdout
