@@ -38,10 +38,13 @@ Per run (one table x optimizer)
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from mamgd_paper.experiments.networks.tasks import TASKS
 
 #: Family-wise error rate of the per-run verdicts (Holm over all runs).
 ALPHA = 0.05
@@ -246,10 +249,6 @@ def read_tables(tables_dir, tables=None):
     """``{table: (seeds_frame, verdicts_frame)}`` of the network tables whose
     ``tableNN_seeds.csv`` and ``tableNN_verdicts.csv`` exist under ``tables_dir``
     and the list of the paths read."""
-    from pathlib import Path
-
-    from mamgd_paper.experiments.networks.tasks import TASKS
-
     tables_dir = Path(tables_dir)
     found, paths = {}, []
     for table in sorted(TASKS if tables is None else tables):

@@ -24,6 +24,8 @@ import os
 import sys
 from pathlib import Path
 
+from mamgd_paper.core.atomic import write_text
+
 #: The manifest, relative to the repository root.
 MANIFEST = "published.sha256"
 #: Folders whose every file the manifest lists.
@@ -90,8 +92,6 @@ def manifest_text(root):
 
 def write_manifest(root):
     """Rewrite ``root/published.sha256`` from the files on disk (atomically)."""
-    from mamgd_paper.core.artifacts import write_text  # pandas: only the writer needs it
-
     return write_text(Path(root) / MANIFEST, manifest_text(root))
 
 

@@ -11,7 +11,6 @@ stamp, so regenerating them gives byte-identical files.
 import io
 from pathlib import Path
 
-import pandas as pd
 
 from mamgd_paper.core.atomic import atomic_path, write_text  # noqa: F401 (re-exported)
 
