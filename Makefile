@@ -148,7 +148,7 @@ $(shell mkdir -p $(PARAMETER_STAMPS); f=$(PARAMETER_STAMPS)/$(1); \
 	elif [ "$$(cat $$f)" != '$(2)' ]; then echo '$(2)' > $$f; fi)
 endef
 #: Notebooks whose results depend on SEEDS (the others take it and ignore it).
-SEEDS_NOTEBOOKS := $(NETWORK_NOTEBOOKS) 09_curvature_ablation 10_from_scratch 11_equal_budget
+SEEDS_NOTEBOOKS := $(NETWORK_NOTEBOOKS) 09_curvature_ablation 10_from_scratch
 
 # Goals that run no notebook neither read nor make it.
 ifneq ($(filter-out help test test-torch venv pipeline-path report data benchmark lock clean-quick lab site dashboard run-times verify manifest,$(or $(MAKECMDGOALS),help)),)

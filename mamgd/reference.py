@@ -28,6 +28,22 @@ schedule), which is what makes ``adaexp(k=0)`` *bit-identical* to ``adam``.
 Quantities that Keras computes on tensors (``beta ** t``, bias corrections)
 are computed in ``dtype``.
 
+Array hyperparameters
+---------------------
+``learning_rate`` (``alpha`` of :func:`amsgrad_tutorial`) and ``k`` may be
+arrays of any shape that broadcasts against the parameters without changing
+their shape -- e.g. ``(M, 1)`` against parameters ``(M, P)`` (one model per
+row) or ``(N,)`` against ``(dim, N)`` (one per column) -- so one ``update``
+advances many independent runs, each with its own setting (``init`` checks
+the shapes). Every element sees exactly the operations of the scalar case:
+row i of an array run equals, bit for bit, the run with the scalar setting
+``learning_rate[i]`` (``tests/library/test_reference.py``). Scalars keep the
+scalar code path (AdaExp's ``math.exp``); arrays go through the same NumPy
+expressions element-wise (``exp`` / ``power`` in float64 rounded to
+``dtype``), except AdaExp's decay, which applies ``math.exp`` to each element
+of ``-k t``, so it is the scalar value by construction. Arrays are copied when
+the optimizer is built.
+
 The MAMGD variants follow docs/protocol.md, section 1 (the authors' code, which produced
 the paper's Tables 1-6) and sec. 2 (Algorithm 6 of the paper). The float32
 operation order of ``mamgd(variant="authors_code")`` is the one that
@@ -177,8 +193,41 @@ def as_array(x, dt: np.dtype) -> np.ndarray:
 
 
 def as_scalar(value, dt: np.dtype):
-    """A hyperparameter (a Python/NumPy number) rounded once to ``dt``."""
-    return dt.type(value)
+    """A hyperparameter rounded once to ``dt``.
+
+    A Python/NumPy number gives a ``dt`` scalar; an array (an array-valued
+    learning rate or k) gives a ``dt`` array, each element rounded alike.
+    """
+    if np.ndim(value) == 0:
+        return dt.type(value)
+    return np.asarray(value).astype(dt)
+
+
+def _hyperparameter(value):
+    """A scalar hyperparameter as given; an array one as a read-only copy."""
+    if np.ndim(value) == 0:
+        return value
+    frozen = np.array(value, copy=True)
+    if not np.issubdtype(frozen.dtype, np.number):
+        raise TypeError(f"hyperparameter arrays must be numeric, got {frozen.dtype}")
+    frozen.setflags(write=False)
+    return frozen
+
+
+def _check_broadcast(params, **hyperparameters):
+    """Array hyperparameters must broadcast against ``params`` without growing it."""
+    shape = np.shape(params)
+    for name, value in hyperparameters.items():
+        if np.ndim(value) == 0:
+            continue
+        try:
+            broadcast = np.broadcast_shapes(np.shape(value), shape)
+        except ValueError:
+            broadcast = None
+        if broadcast != shape:
+            raise ValueError(f"{name} of shape {np.shape(value)} does not broadcast against "
+                             f"parameters of shape {shape} (one setting per model: e.g. "
+                             f"(M, 1) against (M, P))")
 
 
 def step_number(count, dt: np.dtype):
@@ -229,8 +278,10 @@ def sgd(learning_rate: float = 0.01, *, dtype=None) -> Optimizer:
 
     theta <- theta - g * lr
     """
+    learning_rate = _hyperparameter(learning_rate)
 
     def init(params):
+        _check_broadcast(params, learning_rate=learning_rate)
         return SGDState(count=counter(0))
 
     def update(params, grads, state):
@@ -253,8 +304,10 @@ def sgd_momentum(learning_rate: float = 0.01, momentum: float = 0.9, *, dtype=No
     Same operation order as Keras, so float32 runs agree bit for bit
     (``tests/library/test_reference.py``). :func:`sgd` is the momentum-free case.
     """
+    learning_rate = _hyperparameter(learning_rate)
 
     def init(params):
+        _check_broadcast(params, learning_rate=learning_rate)
         dt = resolve_dtype(dtype, params)
         return SGDMomentumState(count=counter(0), velocity=np.zeros(np.shape(params), dt))
 
@@ -287,8 +340,10 @@ def adagrad(
 
     (epsilon inside the square root, as in Keras 3.)
     """
+    learning_rate = _hyperparameter(learning_rate)
 
     def init(params):
+        _check_broadcast(params, learning_rate=learning_rate)
         dt = resolve_dtype(dtype, params)
         acc = np.full(np.shape(params), initial_accumulator_value, dtype=dt)
         return AdagradState(count=counter(0), accumulator=acc)
@@ -333,8 +388,10 @@ def rmsprop(
     momentum > 0:  mom <- momentum * mom + inc;  theta <- theta - mom
     otherwise:     theta <- theta - inc
     """
+    learning_rate = _hyperparameter(learning_rate)
 
     def init(params):
+        _check_broadcast(params, learning_rate=learning_rate)
         dt = resolve_dtype(dtype, params)
         shape = np.shape(params)
         return RMSpropState(
@@ -401,10 +458,13 @@ def _adam_family(
     """Shared implementation of Adam / AMSGrad / AdaExp.
 
     With ``decay_k is None`` the betas are constant (Adam); otherwise they are
-    beta_i * exp(-k t) (AdaExp, evaluated in float64 and rounded to dtype).
+    beta_i * exp(-k t) (AdaExp, evaluated in float64 and rounded to dtype;
+    ``math.exp`` of a scalar ``-k t``, or of each element of an array one).
     """
+    learning_rate = _hyperparameter(learning_rate)
 
     def init(params):
+        _check_broadcast(params, learning_rate=learning_rate, k=decay_k)
         dt = resolve_dtype(dtype, params)
         shape = np.shape(params)
         zeros = np.zeros(shape, dt)
@@ -421,7 +481,12 @@ def _adam_family(
         if decay_k is None:
             b1_py, b2_py = beta_1, beta_2
         else:
-            decay = math.exp(-decay_k * step)
+            if np.ndim(decay_k) == 0:
+                decay = math.exp(-decay_k * step)
+            else:  # float64 array: the scalar case's math.exp, element by element
+                exponent = -decay_k * step
+                decay = np.array([math.exp(x) for x in exponent.ravel().tolist()],
+                                 dtype=np.float64).reshape(exponent.shape)
             b1_py, b2_py = beta_1 * decay, beta_2 * decay
         lr = as_scalar(learning_rate, dt)
         b1 = as_scalar(b1_py, dt)
@@ -513,8 +578,13 @@ def adaexp(
     k = 2.38 on x^2 - x: 5e-4 after 16 steps). The form b2_t v + (1 - b2_t) g^2
     would not cancel but would no longer reduce to Keras's Adam at k = 0.
     """
+    if np.ndim(k) == 0:
+        decay_k = float(k)
+    else:
+        decay_k = np.array(k, dtype=np.float64, copy=True)
+        decay_k.setflags(write=False)
     return _adam_family(
-        "adaexp", learning_rate, beta_1, beta_2, epsilon, False, dtype, decay_k=float(k)
+        "adaexp", learning_rate, beta_1, beta_2, epsilon, False, dtype, decay_k=decay_k
     )
 
 
@@ -569,6 +639,8 @@ def mamgd(
     """
     if variant not in MAMGD_VARIANTS:
         raise ValueError(f"unknown MAMGD variant {variant!r}; expected one of {MAMGD_VARIANTS}")
+    learning_rate = _hyperparameter(learning_rate)
+    k = _hyperparameter(k)
     hp = dict(
         learning_rate=learning_rate,
         beta_1=beta_1,
@@ -581,6 +653,7 @@ def mamgd(
     if variant == "authors_code":
 
         def init(params):
+            _check_broadcast(params, learning_rate=learning_rate, k=k)
             dt = resolve_dtype(dtype, params)
             shape = np.shape(params)
             return MAMGDState(counter(0), np.zeros(shape, dt), np.zeros(shape, dt))
@@ -606,6 +679,7 @@ def mamgd(
         return Optimizer("mamgd", init, update, hp)
 
     def init6(params):
+        _check_broadcast(params, learning_rate=learning_rate, k=k)
         dt = resolve_dtype(dtype, params)
         shape = np.shape(params)
         z = np.zeros(shape, dt)
@@ -665,8 +739,10 @@ def amsgrad_tutorial(
     The tutorial runs it on f(x, y) = x^2 + y^2 from a random point of
     [-1, 1]^2 (NumPy seed 1) for 100 iterations and ends near f = 2e-6.
     """
+    alpha = _hyperparameter(alpha)
 
     def init(params):
+        _check_broadcast(params, alpha=alpha)
         dt = resolve_dtype(dtype, params)
         z = np.zeros(np.shape(params), dt)
         return TutorialAMSGradState(counter(0), z, z.copy(), z.copy())

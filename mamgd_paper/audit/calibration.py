@@ -24,15 +24,15 @@ Per run (one table x optimizer)
     t distribution with ``n - 1`` degrees of freedom (the prediction interval
     of one new observation), exact at any ``n >= 3``. The p-value is
     two-sided; the 14 runs are corrected together by Holm's method
-    (:func:`holm`), and a run is ``atypical`` when its adjusted p-value is
-    below :data:`ALPHA`, else ``typical``. :func:`detectable_shift` gives the
-    test's power: the smallest shift of the whole log-curve, in units of the
-    seeds' spread of ``L``, that it detects with probability
-    :data:`POWER` at the level the run is tested at, so that ``typical`` is
-    not read as proof of sameness. :func:`leave_one_out_rejections` is the
-    calibration check on our own seeds: each seed in turn plays "the paper"
-    against the others; the rate of rejections is the test's false-positive
-    rate on real curves.
+    (:func:`mamgd_paper.core.stats.holm`), and a run is ``atypical`` when its
+    adjusted p-value is below :data:`ALPHA`, else ``typical``.
+    :func:`detectable_shift` gives the test's power: the smallest shift of
+    the whole log-curve, in units of the seeds' spread of ``L``, that it
+    detects with probability :data:`POWER` at the level the run is tested
+    at, so that ``typical`` is not read as proof of sameness.
+    :func:`leave_one_out_rejections` is the calibration check on our own
+    seeds: each seed in turn plays "the paper" against the others; the rate
+    of rejections is the test's false-positive rate on real curves.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mamgd_paper.core.stats import holm
 from mamgd_paper.experiments.networks.tasks import TASKS
 
 #: Family-wise error rate of the per-run verdicts (Holm over all runs).
@@ -122,19 +123,6 @@ def run_test(seed_curves, paper_curve):
     the published losses of the same epochs.
     """
     return prediction_t(float(curve_level(paper_curve)), curve_level(seed_curves))
-
-
-def holm(p_values):
-    """Holm's step-down adjusted p-values (same order as ``p_values``)."""
-    p = np.asarray(p_values, dtype=np.float64)
-    order = np.argsort(p, kind="stable")
-    m = p.size
-    adjusted = np.empty(m)
-    running = 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[index]))
-        adjusted[index] = running
-    return adjusted
 
 
 def detectable_shift(n, level, power=POWER):

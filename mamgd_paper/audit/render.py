@@ -110,9 +110,7 @@ def runs_line(facts):
 def equal_budget_line(table):
     """The README's line on the equal-budget comparison, from its table."""
     return ("Beyond the paper, every optimizer tuned with the same budget (notebook 11, "
-            "`tables/equal_budget.csv`): " + equal_budget_summary.answer(table)
-            + " One tuning study per problem and optimizer and no correction for the "
-              "many comparisons: single verdicts are provisional.")
+            "`tables/equal_budget.csv`): " + equal_budget_summary.answer(table))
 
 
 def render_summary(counts, runs_facts=None, equal_budget=None):

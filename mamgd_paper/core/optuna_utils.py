@@ -18,11 +18,14 @@ finished trials), so each keeps its own reproducibility rule.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
 
 import optuna
+from optuna.storages.journal import JournalFileBackend
+from optuna.storages.journal._file import get_lock_file
 from optuna.trial import TrialState
 
 from mamgd_paper.core import paths
@@ -55,14 +58,33 @@ def default_storage(file_name, env):
     return os.environ.get(env) or str(paths.DATA / file_name)
 
 
-def open_storage(storage):
+class UnsyncedJournalFile(JournalFileBackend):
+    """Optuna's journal file, appended without an ``fsync`` per write.
+
+    :class:`~optuna.storages.journal.JournalFileBackend` syncs the file to
+    the disk after every write: about 2.5 ms each here, and a full
+    equal-budget run writes some 60,000 times. This backend writes the same
+    lines under the same inter-process lock and leaves the flushing to the
+    operating system: a killed process loses nothing (its writes are in the
+    page cache), only a crash of the machine itself can lose the last writes.
+    """
+
+    def append_logs(self, logs):
+        lines = "".join(json.dumps(log, separators=(",", ":")) + "\n" for log in logs)
+        with get_lock_file(self._lock):
+            with open(self._file_path, "ab") as handle:
+                handle.write(lines.encode("utf-8"))
+
+
+def open_storage(storage, sync=True):
     """Turn ``storage`` into something :func:`optuna.create_study` accepts.
 
     * a string with ``://`` (``sqlite:///path.db``, ``postgresql://...``):
       :func:`open_rdb_storage`;
     * any other string or path: a journal file (Optuna's
       :class:`~optuna.storages.JournalStorage` with a file backend and its
-      inter-process file lock); parent folders are created;
+      inter-process file lock; ``sync=False``: :class:`UnsyncedJournalFile`);
+      parent folders are created;
     * an Optuna storage object: returned as is.
 
     Opening a storage also quiets Optuna's logging (:func:`quiet_optuna`).
@@ -73,15 +95,13 @@ def open_storage(storage):
     text = str(storage)
     if "://" in text:
         return open_rdb_storage(text)
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
     path = Path(text)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return JournalStorage(JournalFileBackend(str(path)))
+    backend = JournalFileBackend if sync else UnsyncedJournalFile
+    return optuna.storages.JournalStorage(backend(str(path)))
 
 
-def open_rdb_storage(url, attempts=8):
+def open_rdb_storage(url, attempts=8, **options):
     """An RDBStorage for ``url``, safe when several workers open a new database at once.
 
     Two processes that find no schema both create it; the loser gets a
@@ -94,7 +114,7 @@ def open_rdb_storage(url, attempts=8):
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
     for attempt in range(1, attempts + 1):
         try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **options)
         except sqlalchemy.exc.SQLAlchemyError:
             if attempt == attempts:
                 raise

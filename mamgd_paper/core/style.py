@@ -38,6 +38,7 @@ LOOKS = {
     registry.ADAGRAD: Look("#2ca02c", "^"),
     registry.RMSPROP: Look("#ff7f0e", "D"),
     registry.SGD: Look("#9467bd", "v"),
+    registry.ADAM_REPLICATE: Look("#aec7e8", "s", ":"),
     # the ablation (notebook 09)
     registry.CODE: Look("#d62728"),
     registry.ALGORITHM6_LABEL: Look("#8c564b"),

@@ -39,6 +39,8 @@ AMSGRAD = "AMSGrad"
 ADAGRAD = "Adagrad"
 RMSPROP = "RMSprop"
 SGD = "SGD"
+#: The equal-budget comparison's A/A arm: Adam tuned a second time (notebook 11).
+ADAM_REPLICATE = "Adam (replicate)"
 
 #: The ablation's labels (notebook 09): each code-vs-paper difference as a switch.
 CODE = "MAMGD authors_code"

@@ -6,21 +6,14 @@ with a throw-away data folder, as an unprivileged user (``initdb`` refuses root)
 and stopped at the end. The test skips, saying why, only when the server cannot
 be started. Against it:
 
-1. **Two queue workers, several studies.** Two ``python -m mamgd_paper.experiments.equal_budget
-   worker --new`` processes start the same run at once (one creates the queue, the
-   other waits for it) and share its items. Each study is filled by one worker at a
-   time with the seeded TPE sampler, so every study -- every trial's parameters and
-   value -- and the results table equal those of a single process on another storage.
-   This is what we guarantee for the notebook's runs, whatever the number of workers.
-2. **Two workers, one study, ``design`` sampler.** Two ``fill`` processes share
-   one study whose points are fixed by the seed before any trial runs: the study holds
-   exactly the budgeted number of distinct finished trials, the evaluated points are
-   the design's, and the best value equals a single process's.
-3. **Two workers, one study, TPE.** Two worker threads on one storage connection
-   pool with TPE: exactly the budgeted number of finished trials and each value is the
-   objective at its point. Which points TPE proposes depends on the order in which the
-   workers' trials finish, so the best result is not compared: TPE in parallel is not
-   order-deterministic.
+**Two workers, one killed mid-study.** Two ``python -m
+mamgd_paper.experiments.equal_budget worker --new`` processes start the same run at
+once (one creates it, the other finds it) and share its trials. As soon as one of them
+holds RUNNING trials it is killed (SIGKILL). Its trials stop sending Optuna heartbeats;
+after the grace period the other worker's :func:`optuna.storages.fail_stale_trials`
+fails them and Optuna's retry callback queues copies, which it evaluates. The run
+ends with exactly the budgeted trials in every tuning study and a results table equal
+to that of a single process on a journal file.
 """
 
 from __future__ import annotations
@@ -31,7 +24,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -41,10 +33,9 @@ import pytest
 
 from conftest import free_port
 
-from mamgd_paper.core import optuna_utils
-from mamgd_paper.experiments.equal_budget import (problems, results, studies, table, tuning,
-                                                  workers)
-from mamgd_paper.paper import registry
+from optuna.trial import TrialState
+
+from mamgd_paper.experiments.equal_budget import problems, protocol, results, studies, table, workers
 
 pytestmark = pytest.mark.postgres
 
@@ -145,80 +136,42 @@ def _finish(processes, timeout=240):
     return outputs
 
 
-QUEUE = dict(problems=["sphere", "rosenbrock"], optimizers=[registry.MAMGD, registry.ADAM],
-             function_trials=10, steps=40)
-DESIGN_TRIALS = 12
+CONFIG = dict(quick=True, problems=["rosenbrock_10d", "sphere"],
+              arms=[protocol.BASELINE, "MAMGD", protocol.REPLICATE], function_trials=6,
+              horizon=600, tuning_starts=32)
 
 
-def test_two_workers_share_postgres(postgres_url, tmp_path):
-    # 1. queue workers (both try to create the run)
-    queue_args = ["worker", "--new", "--storage", postgres_url, "--function-trials",
-                  str(QUEUE["function_trials"]), "--steps", str(QUEUE["steps"]),
-                  "--problems", ",".join(QUEUE["problems"]),
-                  "--optimizers", ",".join(QUEUE["optimizers"])]
-    processes = [_start(queue_args + ["--worker-index", str(i)], tmp_path) for i in range(2)]
-    # 2. and 3. two workers on one study each, started together through a barrier
-    shared = []
-    for sampler in ("design",):
-        barrier = tmp_path / f"go-{sampler}"
-        for i in range(2):
-            shared.append(_start(
-                ["fill", "--storage", postgres_url, "--study", f"shared-{sampler}",
-                 "--problem", "rosenbrock", "--optimizer", registry.MAMGD, "--trials",
-                 str(DESIGN_TRIALS), "--sampler", sampler, "--quick", "--seed", "7",
-                 "--worker-index", str(i), "--barrier", str(barrier)], tmp_path))
-        deadline = time.monotonic() + 120
-        while not all(Path(f"{barrier}.ready-{i}").exists() for i in range(2)):
-            if any(p.poll() not in (None, 0) for p in shared) or time.monotonic() > deadline:
-                _finish(shared)
-                pytest.fail("a fill worker did not reach its barrier")
-            time.sleep(0.05)
-        barrier.touch()
-    outputs = _finish(processes + shared)
+def _arguments(url):
+    config = problems.make_config(**CONFIG)
+    return config, ["worker", "--new", "--storage", url, "--quick", "--problems",
+                    ",".join(config.problems), "--arms", ",".join(config.arms),
+                    "--function-trials", "6", "--horizon", "600", "--tuning-starts", "32"]
 
-    storage = optuna_utils.open_storage(postgres_url)
-    config = problems.make_config(**QUEUE)
-    # both queue workers did items, and no item twice
-    queue = workers.find_run(storage, config.run_id)
-    trials = queue.get_trials()
-    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
-    items = len(workers.work_items(config))
-    assert sorted(t.user_attrs["item"] for t in trials) == list(range(items))
-    assert len({t.user_attrs["owner"] for t in trials}) >= 1
-    assert all("items done" in out for out in outputs[:2])
-    # ... and every study equals the single-process run on another storage
-    parallel = results.collect(config, storage)
+
+def test_killed_worker_on_postgres(postgres_url, tmp_path):
+    config, arguments = _arguments(postgres_url)
+    first, second = _start(arguments, tmp_path), _start(arguments, tmp_path)
+    storage = studies.open_storage(postgres_url)
+    deadline, victim = time.monotonic() + 180, None
+    while victim is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        for summary in optuna.get_all_study_summaries(storage):
+            if "/tune-" not in summary.study_name:
+                continue
+            study = optuna.load_study(study_name=summary.study_name, storage=storage)
+            owners = {t.user_attrs.get("owner", "") for t in
+                      study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+            for process in (first, second):
+                if any(owner.endswith(f":{process.pid}") for owner in owners):
+                    victim = process
+    assert victim is not None, "no worker ever held a trial"
+    victim.kill()
+    victim.communicate()
+    survivor = second if victim is first else first
+    _finish([survivor], timeout=300)
+    done = results.collect(config, storage)
+    assert set(done.trials.groupby(["problem", "arm", "study"]).size()) == {6}
+    assert done.studies["retried"].sum() >= 1, "the killed worker held no trial to retry"
     single = workers.run(config, storage=str(tmp_path / "single.journal"), workers=0)
-    pd.testing.assert_frame_equal(parallel.trials, single.trials)
-    assert parallel.tuned == single.tuned and parallel.defaults == single.defaults
-    pd.testing.assert_frame_equal(table.results_table(parallel), table.results_table(single))
-
-    quick = problems.make_config(quick=True, seed=7)
-    objective = tuning.make_objective(quick, "rosenbrock", registry.MAMGD)
-    tpe = optuna.create_study(storage=storage, study_name="shared-tpe")
-    threads = [threading.Thread(target=studies.fill_study, args=(tpe, objective, DESIGN_TRIALS),
-                                kwargs=dict(seed=7, worker_index=i, shared=True))
-               for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for sampler in ("design", "tpe"):
-        study = optuna.load_study(study_name=f"shared-{sampler}", storage=storage)
-        finished = optuna_utils.finished_trials(study)
-        assert len(finished) == DESIGN_TRIALS
-        assert len({t.number for t in finished}) == DESIGN_TRIALS
-        assert not study.get_trials(states=(optuna.trial.TrialState.RUNNING,
-                                            optuna.trial.TrialState.WAITING))
-        for trial in finished:
-            assert objective(optuna.trial.FixedTrial(trial.params)) == trial.value
-        if sampler == "design":
-            alone = studies.open_design_study(optuna.storages.InMemoryStorage(), "alone",
-                                         registry.MAMGD, DESIGN_TRIALS, 7)
-            studies.fill_study(alone, objective, DESIGN_TRIALS, seed=7, sampler="design")
-            assert (sorted(repr(t.params) for t in finished)
-                    == sorted(repr(t.params) for t in optuna_utils.finished_trials(alone)))
-            assert study.best_value == alone.best_value
-            assert study.best_params == alone.best_params
-            worker_ids = {t.user_attrs.get("worker") for t in finished}
-            assert worker_ids <= {0, 1}
+    pd.testing.assert_frame_equal(done.trials, single.trials)
+    pd.testing.assert_frame_equal(table.results_table(done), table.results_table(single))

@@ -441,3 +441,97 @@ def test_sgd_momentum_equals_keras_bit_for_bit(keras):
         optimizer.apply_gradients([(keras.ops.convert_to_tensor(g), variable)])
         x, state = ours.update(x, g, state)
         assert np.array_equal(np.asarray(variable.numpy()), x)
+
+
+# ---------------------------------------------------------------------------
+# 4. array-valued hyperparameters: one update advances many runs
+# ---------------------------------------------------------------------------
+
+#: name -> factory(learning_rate, k, dtype); learning_rate / k scalars or arrays.
+ARRAY_FACTORIES = {
+    "sgd": lambda lr, k, dt: R.sgd(lr, dtype=dt),
+    "sgd_momentum": lambda lr, k, dt: R.sgd_momentum(lr, 0.9, dtype=dt),
+    "adagrad": lambda lr, k, dt: R.adagrad(lr, dtype=dt),
+    "rmsprop": lambda lr, k, dt: R.rmsprop(lr, dtype=dt),
+    "rmsprop_momentum_centered": lambda lr, k, dt: R.rmsprop(lr, momentum=0.5, centered=True,
+                                                             dtype=dt),
+    "adam": lambda lr, k, dt: R.adam(lr, dtype=dt),
+    "amsgrad": lambda lr, k, dt: R.amsgrad(lr, dtype=dt),
+    "adaexp": lambda lr, k, dt: R.adaexp(lr, k=k, dtype=dt),
+    "mamgd_authors_code": lambda lr, k, dt: R.mamgd(lr, k=k, variant="authors_code", dtype=dt),
+    "mamgd_algorithm6": lambda lr, k, dt: R.mamgd(lr, k=k, variant="algorithm6", dtype=dt),
+    "amsgrad_tutorial": lambda lr, k, dt: R.amsgrad_tutorial(alpha=lr, dtype=dt),
+}
+ARRAY_LRS = [1e-3, 0.05, 0.3, 1.7]
+ARRAY_KS = [0.0, 1e-5, 0.03, 2.38]
+
+
+def _array_test_gradient(x):
+    """A piecewise-linear gradient (element-wise ops only): same rounding in any layout,
+    and stable for SGD at every learning rate of :data:`ARRAY_LRS`."""
+    return x * 0.8 - 0.5 + np.abs(x) * 0.1
+
+
+def _run_steps(opt, x, steps):
+    state = opt.init(x)
+    for _ in range(steps):
+        x, state = opt.update(x, _array_test_gradient(x), state)
+    return x, state
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(ARRAY_FACTORIES))
+def test_array_hyperparameters_equal_scalar_runs_bit_for_bit(name, dtype):
+    make = ARRAY_FACTORIES[name]
+    rng = np.random.default_rng(7)
+    M, P, steps = len(ARRAY_LRS), 6, 40
+    x0 = rng.uniform(-3.0, 3.0, size=(M, P)).astype(dtype)
+    scalar_runs = [_run_steps(make(lr, k, None), x0[i].copy(), steps)[0]
+                   for i, (lr, k) in enumerate(zip(ARRAY_LRS, ARRAY_KS))]
+    # rows: hyperparameters (M, 1) against parameters (M, P)
+    rows, state = _run_steps(make(np.array(ARRAY_LRS).reshape(M, 1),
+                                  np.array(ARRAY_KS).reshape(M, 1), None), x0.copy(), steps)
+    assert rows.dtype == dtype and rows.shape == (M, P) and int(state.count) == steps
+    # columns: hyperparameters (N,) against parameters (dim, N)
+    columns, _ = _run_steps(make(np.array(ARRAY_LRS), np.array(ARRAY_KS), None),
+                            x0.T.copy(), steps)
+    assert columns.shape == (P, M)
+    for i, expected in enumerate(scalar_runs):
+        assert np.all(np.isfinite(expected)), (name, i)
+        np.testing.assert_array_equal(rows[i], expected, err_msg=f"{name} row {i}")
+        np.testing.assert_array_equal(columns[:, i], expected, err_msg=f"{name} column {i}")
+    # the settings really differ (the test could fail)
+    assert len({r.tobytes() for r in scalar_runs}) == M
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_array_k_with_scalar_learning_rate(dtype):
+    x0 = np.linspace(-2.0, 2.0, 15, dtype=dtype).reshape(3, 5)
+    ks = [1e-6, 0.1, 1.0]
+    for variant in R.MAMGD_VARIANTS:
+        batch, _ = _run_steps(R.mamgd(0.2, k=np.array(ks)[:, None], variant=variant),
+                              x0.copy(), 25)
+        for i, k in enumerate(ks):
+            alone, _ = _run_steps(R.mamgd(0.2, k=k, variant=variant), x0[i].copy(), 25)
+            np.testing.assert_array_equal(batch[i], alone)
+    batch, _ = _run_steps(R.adaexp(0.2, k=np.array(ks)[:, None]), x0.copy(), 25)
+    for i, k in enumerate(ks):
+        np.testing.assert_array_equal(batch[i], _run_steps(R.adaexp(0.2, k=k), x0[i].copy(),
+                                                           25)[0])
+
+
+def test_array_hyperparameters_must_not_grow_the_parameters():
+    with pytest.raises(ValueError, match="does not broadcast"):
+        R.adam(np.full((3, 1), 0.1)).init(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="does not broadcast"):
+        R.mamgd(0.1, k=np.zeros((4, 1))).init(np.zeros(5))
+    R.adam(np.full((2, 1), 0.1)).init(np.zeros((2, 5)))  # fine
+
+
+def test_array_hyperparameters_are_copied():
+    lr = np.array([[0.1], [0.2]])
+    opt = R.sgd(lr)
+    lr[:] = 0.0
+    x = np.ones((2, 3))
+    y, _ = opt.update(x, x, opt.init(x))
+    np.testing.assert_array_equal(y, [[0.9] * 3, [0.8] * 3])

@@ -361,7 +361,7 @@ def test_manifest_replaces_a_notebooks_entries_and_stays_deterministic(tmp_path)
 # with -n where it would run notebooks, on a fresh copy per test)
 
 #: Notebooks whose results depend on SEEDS.
-SEEDED = set(NETWORK) | {"09_curvature_ablation", "10_from_scratch", "11_equal_budget"}
+SEEDED = set(NETWORK) | {"09_curvature_ablation", "10_from_scratch"}
 #: A notebook run in `make -n` output: the runner, a source, the executed notebook.
 PLANNED = re.compile(r"-m mamgd_paper\.runner \S+\.py \S+/([^/\s]+)\.ipynb")
 

@@ -1,15 +1,19 @@
 """Figures of the equal-budget comparison (notebook 11; docs/protocol.md, section 7).
 
-* :func:`profile_figure` -- Dolan-More performance profiles (Dolan & More,
-  Math. Programming 91, 2002) of the tuned optimizers and of their defaults:
-  rho_s(tau), the share of problems on which optimizer s is within a factor
-  tau of the best, against log10 tau.
+* :func:`performance_profile_figure` -- Dolan-More performance profiles
+  (Dolan & More, Math. Programming 91, 2002) on the test functions, one panel
+  per target: the cost of an arm on a problem is its median steps to the
+  target (a failure, ``inf``, gets the ratio r_M and never counts as solved);
+  rho_s(tau) is the share of problems on which arm s is within a factor tau of
+  the best. Networks are left out: their metrics have other units.
+* :func:`data_profile_figure` -- More-Wild data profiles (More & Wild, SIAM J.
+  Optim. 20, 2009) on the test functions: the share of all held-out runs
+  (problem x study x start) that reach the target within kappa steps.
 * :func:`sensitivity_figure` -- one problem: every trial's tuning objective
-  against its learning rate, all optimizers (as in the learning-rate
+  against its learning rate, every arm and study (as in the learning-rate
   sensitivity plots of Schmidt, Schneider & Hennig, ICML 2021).
-* :func:`gallery_figure` -- one 2-D function: one small panel per optimizer,
-  each at its own tuned setting, its paths on the contour plot (in the style of
-  the well-known optimizer-visualisation galleries).
+* :func:`gallery_figure` -- one 2-D function: one small panel per arm at its
+  tuned setting (study 0), its paths on the contour plot.
 
 Colours, markers and dashes come from :mod:`mamgd_paper.core.style`; every builder
 returns a Figure for :func:`mamgd_paper.core.artifacts.save_figure` (through
@@ -21,112 +25,122 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.lines import Line2D
 
-from mamgd_paper.experiments.equal_budget import protocol, statistics, summary
+from mamgd_paper.core import plotting, style
+from mamgd_paper.experiments.equal_budget import protocol, statistics
 from mamgd_paper.experiments.equal_budget.problems import get_problem
 from mamgd_paper.experiments.functions import figures
-from mamgd_paper.core import plotting, style
 
-__all__ = ["profile_figure", "sensitivity_figure", "gallery_figure"]
+__all__ = ["performance_profile_figure", "data_profile_figure", "sensitivity_figure",
+           "gallery_figure"]
 
 
-def _step(ax, taus, shares, label):
-    ax.step(taus, shares, where="post", color=style.color(label), ls=style.dash(label),
+def _step(ax, x, shares, label):
+    ax.step(x, shares, where="post", color=style.color(label), ls=style.dash(label),
             lw=1.5, label=label)
 
 
-def profile_figure(table, title=None):
-    """Performance profiles of the tuned optimizers (left) and of their defaults (right).
+def _legend(fig, axes):
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=5, fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, 0.0))
 
-    ``table``: :func:`mamgd_paper.experiments.equal_budget.table.results_table`. The cost of a
-    problem is its mean (functions: 10^mean log10 gap, the geometric mean of
-    the clipped gaps; networks: the mean test metric), so on the functions
-    log10 tau is the distance in orders of magnitude to the best optimizer.
-    """
-    panels = [("tuned (equal budget)", ""), ("defaults (no tuning)", "defaults_")]
-    fig, axes = plotting.fixed_figure(11.0, 4.6, 1, 2, bottom=1.25, top=0.5, wspace=0.5,
-                                sharey=True)
+
+def _function_costs(table, target):
+    part = table[(table["kind"] == protocol.FUNCTION)
+                 & (table["target"].astype(float) == float(target))]
+    return part.pivot(index="problem", columns="optimizer", values="median").astype(float)
+
+
+def performance_profile_figure(table, targets=protocol.TARGETS):
+    """Performance profiles on steps to target, one panel per target (functions only)."""
+    fig, axes = plotting.fixed_figure(11.0, 4.6, 1, len(targets), bottom=1.25, top=0.5,
+                                      wspace=0.5, sharey=True)
     axes = axes[0]
-    labels = list(dict.fromkeys(table["optimizer"]))
-    problems = table["problem"].nunique()
-    for ax, (name, prefix) in zip(axes, panels):
-        ratios = statistics.performance_ratios(summary.profile_costs(table, prefix))
-        logs = np.log10(ratios.to_numpy())
-        top = max(1.0, float(np.nanmax(logs)) * 1.05)
-        taus = np.concatenate([[0.0], np.unique(logs), [top]])
-        shares = statistics.performance_profile(ratios, 10.0 ** taus)
-        for label in labels:
-            _step(ax, taus, shares[label].to_numpy(), label)
+    arms = list(dict.fromkeys(table["optimizer"]))
+    for ax, target in zip(axes, targets):
+        costs = _function_costs(table, target)[arms]
+        ratios = costs.div(costs.min(axis=1), axis=0).to_numpy()
+        finite = np.log10(ratios[np.isfinite(ratios)])
+        top = max(1.0, float(finite.max()) * 1.05) if finite.size else 1.0
+        taus = np.concatenate([[0.0], np.unique(finite), [top]])
+        shares = statistics.performance_profile(costs, 10.0 ** taus)
+        for arm in arms:
+            _step(ax, taus, shares[arm].to_numpy(), arm)
         ax.set_xlim(0, top)
         ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("log10 tau (performance ratio to the best optimizer)")
-        ax.set_title(f"{name}: {problems} problems", fontsize=9)
+        ax.set_xlabel("log10 tau (steps relative to the fastest arm)")
+        ax.set_title(f"gap <= {target:g}: {len(costs)} test functions", fontsize=9)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("share of problems within tau of the best")
-    handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=4, fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, 0.0))
-    if title:
-        fig.suptitle(title, fontsize=10)
+    _legend(fig, axes)
     return fig
 
 
-def sensitivity_figure(trials, problem, metric, log_y, title=None, cap=None):
-    """Tuning objective of every trial against its learning rate, all optimizers.
+def data_profile_figure(unit_steps, horizon):
+    """Data profiles, one panel per target. ``unit_steps``: ``{target: DataFrame
+    units x arms of steps to target}`` (:func:`table.unit_steps`)."""
+    fig, axes = plotting.fixed_figure(11.0, 4.6, 1, len(unit_steps), bottom=1.25, top=0.5,
+                                      wspace=0.5, sharey=True)
+    axes = axes[0]
+    budgets = np.unique(np.round(np.geomspace(1, horizon, 200)))
+    for ax, (target, steps) in zip(axes, unit_steps.items()):
+        shares = statistics.data_profile(steps, budgets)
+        for arm in steps.columns:
+            _step(ax, budgets, shares[arm].to_numpy(), arm)
+        ax.set_xscale("log")
+        style.plain_log(ax, x=True, y=False)
+        ax.set_xlim(1, horizon)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("budget kappa (steps)")
+        ax.set_title(f"gap <= {target:g}: {len(steps)} held-out runs", fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("share of runs that reached the target")
+    _legend(fig, axes)
+    return fig
 
-    ``trials``: the problem's rows of
-    :func:`mamgd_paper.experiments.equal_budget.results.trials_frame` (one study per optimizer).
-    Filled markers: completed trials; hollow: pruned (their last reported
-    value); the large marker with a black edge: the optimizer's best trial.
-    ``log_y``: log-scale y (the networks' validation metric; the functions'
-    objective is already a log10). ``cap``: values at or above it (diverged
-    runs) are drawn as crosses on the top edge.
+
+def sensitivity_figure(trials, best, problem, metric, title=None):
+    """Tuning objective of every trial against its learning rate, every arm and study.
+
+    ``trials``: the problem's rows of :attr:`results.Results.trials`; ``best``:
+    its rows of :attr:`results.Results.studies` (each study's best trial, drawn
+    large with a black edge). Log-scale y; a value of ``inf`` (a diverged
+    network) is drawn as a cross on the top edge.
     """
     fig, axes = plotting.fixed_figure(7.4, 5.2, bottom=1.35, top=0.5)
     ax = axes[0, 0]
     values = trials["value"].to_numpy(dtype=float)
-    diverged = np.zeros(len(trials), bool) if cap is None else values >= cap
-    top = None
-    if diverged.any() and (~diverged).any():
-        finite = values[~diverged]
-        top = finite.max() * 3 if log_y else finite.max() + 0.1 * (finite.max() - finite.min() + 1)
-    trials = trials.assign(diverged=diverged)
-    for label in dict.fromkeys(trials["optimizer"]):
-        part = trials[trials["optimizer"] == label]
-        look = style.look(label)
-        if top is not None and part["diverged"].any():
-            lost = part[part["diverged"]]
+    finite = values[np.isfinite(values) & (values > 0)]
+    top = finite.max() * 3 if finite.size else 1.0
+    for arm in dict.fromkeys(trials["arm"]):
+        part = trials[trials["arm"] == arm]
+        look = style.look(arm)
+        lost = part[~np.isfinite(part["value"].to_numpy(float))]
+        if len(lost):
             ax.plot(lost["learning_rate"], np.full(len(lost), top), ls="none", marker="x",
                     ms=5, color=look["color"], clip_on=False)
-        part = part[~part["diverged"]] if top is not None else part
-        done = part[part["state"] == "complete"]
-        pruned = part[part["state"] == "pruned"]
+        done = part[np.isfinite(part["value"].to_numpy(float))]
         ax.plot(done["learning_rate"], done["value"], ls="none", marker=look["marker"],
-                ms=4.5, color=look["color"], alpha=0.8, label=label)
-        if len(pruned):
-            ax.plot(pruned["learning_rate"], pruned["value"], ls="none",
-                    marker=look["marker"], ms=4.5, mfc="none", mec=look["color"], alpha=0.6)
-        if len(done):
-            best = done.sort_values(["value", "number"]).iloc[0]
-            ax.plot([best["learning_rate"]], [best["value"]], ls="none", marker=look["marker"],
-                    ms=10, color=look["color"], mec="black", mew=1.0, zorder=5)
+                ms=3.5, color=look["color"], alpha=0.6, label=arm)
+        chosen = best[(best["arm"] == arm) & np.isfinite(best["best_value"].to_numpy(float))]
+        ax.plot(chosen["best_learning_rate"], chosen["best_value"], ls="none",
+                marker=look["marker"], ms=8, color=look["color"], mec="black", mew=0.8,
+                zorder=5)
     ax.set_xscale("log")
-    style.plain_log(ax, x=True, y=False)
-    if log_y:
-        ax.set_yscale("log")
-        style.plain_log(ax, x=False, y=True)
-    ax.set_xlim(protocol.LR_LOW / 1.5, protocol.LR_HIGH * 1.5)
+    ax.set_yscale("log")
+    style.plain_log(ax, x=True, y=True)
+    lows = [protocol.LR_RANGE[o][0] for o in protocol.OPTIMIZERS]
+    highs = [protocol.LR_RANGE[o][1] for o in protocol.OPTIMIZERS]
+    ax.set_xlim(min(lows) / 1.5, max(highs) * 1.5)
+    ax.set_ylim(top=top)
     ax.set_xlabel("learning rate")
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
     handles, names = ax.get_legend_handles_labels()
-    handles += [Line2D([], [], ls="none", marker="o", mfc="none", mec="grey", label="pruned"),
-                Line2D([], [], ls="none", marker="o", ms=9, color="grey", mec="black",
-                       label="best trial")]
-    if top is not None:
-        ax.set_ylim(top=top)
-        handles.append(Line2D([], [], ls="none", marker="x", color="grey",
-                              label="diverged (top edge)"))
-    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=8, frameon=False,
+    handles += [Line2D([], [], ls="none", marker="o", ms=8, color="grey", mec="black",
+                       label="best trial of a study"),
+                Line2D([], [], ls="none", marker="x", color="grey", label="diverged (top edge)")]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False,
                bbox_to_anchor=(0.5, 0.0))
     ax.set_title(f"{title or problem}: tuning objective of every trial", fontsize=10)
     return fig
@@ -135,8 +149,10 @@ def sensitivity_figure(trials, problem, metric, log_y, title=None, cap=None):
 def gallery_figure(problem, paths, title=None, ncols=4, resolution=160):
     """One panel per optimizer: its paths at its tuned setting on the contour of f.
 
-    ``paths``: :func:`mamgd_paper.experiments.equal_budget.objectives.gallery_paths` (the path from the
-    function's start point drawn thick, those from held-out starts thin).
+    ``paths``: ``{arm: {"paths", "learning_rate", "k", "final_gap"}}`` from
+    :func:`mamgd_paper.experiments.equal_budget.objectives.function_paths` (the
+    path from the function's start point drawn thick, those from held-out
+    starts thin).
     Points outside the domain (a diverging run) are left out.
     """
     function = get_problem(problem).function

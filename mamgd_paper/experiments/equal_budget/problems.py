@@ -2,7 +2,7 @@
 
 :data:`PROBLEMS`: the paper's six test functions, Rosenbrock, Beale,
 Rastrigin (2-D, 10-D), the chained Rosenbrock in 10-D, and the networks of
-Tables 7 and 11. :class:`Config` holds everything that decides a run's
+Tables 7, 11 and 8 (MNIST, a declared subset). :class:`Config` holds everything that decides a run's
 results; its hash names the run's studies (:attr:`Config.run_id`).
 """
 
@@ -19,7 +19,7 @@ import pandas as pd
 
 from mamgd import functions as test_functions
 from mamgd_paper.experiments.equal_budget import protocol
-from mamgd_paper.experiments.equal_budget.protocol import FUNCTION, NETWORK, OPTIMIZERS
+from mamgd_paper.experiments.equal_budget.protocol import FUNCTION, NETWORK
 from mamgd_paper.experiments.networks.tasks import TASKS
 
 
@@ -38,29 +38,39 @@ class Problem:
         """The :class:`mamgd_paper.experiments.networks.tasks.Task` of a network problem."""
         return TASKS[self.table]
 
-    def metric(self, config):
-        """What the table reports for this problem (lower is better)."""
+    @property
+    def metric_name(self):
+        """Networks: the test metric (lower is better)."""
+        return {7: "MSE", 8: "error rate", 11: "MAE"}[self.table]
+
+    def metric(self, config, target=None):
+        """What a row of the table reports for this problem (lower is better)."""
         if self.kind == FUNCTION:
-            return f"log10 gap after {config.steps} steps"
-        return "test MSE" if self.table == 7 else "test MAE"
+            return f"steps to gap <= {target:g} (horizon {config.horizon})"
+        return f"final test {self.metric_name} after {config.epochs(self)} epochs"
 
     def tuning_metric(self, config):
-        """What the tuning objective is for this problem (the sensitivity plots' axis)."""
+        """What the tuning objective is (the sensitivity plots' axis)."""
         if self.kind == FUNCTION:
-            return f"mean log10 gap after {config.steps} steps (tuning starts)"
-        return f"validation {'MSE' if self.table == 7 else 'MAE'}"
+            return (f"mean tuning score, gap target {protocol.PRIMARY_TARGET:g} "
+                    f"(steps; > {config.horizon}: not reached)")
+        return f"validation {self.metric_name}, mean of {config.tuning_seeds} seeds"
 
 
 def _function_problem(function):
     return Problem(function.name, function.title, FUNCTION, function=function)
 
 
+#: The network tables of the comparison: two regressions and the paper's
+#: minibatch classification task on MNIST (a declared subset, :class:`Config`).
+NETWORK_TABLES = (7, 11, 8)
+
 #: Every problem, in table order: the paper's six functions, Rosenbrock,
-#: Beale, Rastrigin (2-D, 10-D), Rosenbrock 10-D, then Tables 7 and 11.
+#: Beale, Rastrigin (2-D, 10-D), Rosenbrock 10-D, then Tables 7, 11 and 8.
 PROBLEMS = tuple(
     [_function_problem(f) for f in test_functions.ALL_FUNCTIONS + test_functions.ND_FUNCTIONS]
     + [Problem(TASKS[t].slug, f"Table {t}: {TASKS[t].title}", NETWORK,
-               table=t) for t in (7, 11)]
+               table=t) for t in NETWORK_TABLES]
 )
 PROBLEM_NAMES = tuple(p.name for p in PROBLEMS)
 _BY_NAME = {p.name: p for p in PROBLEMS}
@@ -83,31 +93,59 @@ class Config:
     """Everything that decides the results (hashed into the run's study names)."""
 
     seed: int = 0
-    seeds: int = 5
-    function_trials: int = 50
-    network_trials: int = 20
-    steps: int = 200
+    function_studies: int = 10
+    network_studies: int = 3
+    function_trials: int = 16
+    network_trials: int = 8
+    horizon: int = 1000
     tuning_starts: int = 16
     heldout_starts: int = 32
+    tuning_seeds: int = 2
+    rerun_seeds: int = 10
+    mnist_images: Optional[int] = 1024
+    mnist_epochs: Optional[int] = 3
     network_epochs: Optional[int] = None
     problems: tuple = PROBLEM_NAMES
-    optimizers: tuple = OPTIMIZERS
+    arms: tuple = protocol.ARMS
     quick: bool = False
     version: int = protocol.PROTOCOL_VERSION
 
+    def kind(self, problem):
+        return get_problem(problem).kind
+
     def trials(self, problem):
-        """The budget of ``problem``: trials per optimizer."""
-        return self.network_trials if get_problem(problem).kind == NETWORK else self.function_trials
+        """The budget of one study of ``problem``: trials per study, trial 0 the default."""
+        return self.network_trials if self.kind(problem) == NETWORK else self.function_trials
+
+    def studies(self, problem):
+        """Independent tuning studies per (problem, arm)."""
+        return self.network_studies if self.kind(problem) == NETWORK else self.function_studies
 
     def epochs(self, problem):
-        """Epochs of a network problem (the paper's, or ``network_epochs``)."""
-        task = get_problem(problem).task
-        return task.epochs if self.network_epochs is None else min(task.epochs, self.network_epochs)
+        """Epochs of a network problem: the paper's, MNIST's declared subset
+        (``mnist_epochs``), or ``network_epochs`` (quick)."""
+        problem = get_problem(problem)
+        epochs = problem.task.epochs
+        if problem.table == 8 and self.mnist_epochs is not None:
+            epochs = min(epochs, self.mnist_epochs)
+        return epochs if self.network_epochs is None else min(epochs, self.network_epochs)
 
-    def final_seeds(self):
-        """Seeds of the networks' re-runs: seed + 1, ..., seed + seeds (the
-        trials all train with ``seed``)."""
-        return [self.seed + 1 + i for i in range(self.seeds)]
+    def study_seed(self, problem, arm, study):
+        """The sampler seed of study ``study`` of (``problem``, ``arm``): its own
+        stream, so the A/A arm's studies are independent of Adam's."""
+        state = np.random.SeedSequence([self.seed, protocol.stream_key(get_problem(problem).name),
+                                        protocol.stream_key(arm), int(study)])
+        return int(state.generate_state(1)[0])
+
+    def tuning_seeds_of(self, study):
+        """Training seeds of study ``study``'s trials (shared by every arm: paired)."""
+        base = 1000 * (self.seed + 1) + 10 * int(study)
+        return [base + i for i in range(self.tuning_seeds)]
+
+    def rerun_seeds_of(self, study):
+        """Fresh seeds of study ``study``'s re-runs (shared by every arm: paired)."""
+        base = 1000 * (self.seed + 1) + 500 + 20 * int(study)
+        return [base + i for i in range(self.rerun_seeds)]
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -116,14 +154,14 @@ class Config:
     def from_json(cls, text):
         values = json.loads(text)
         values["problems"] = tuple(values["problems"])
-        values["optimizers"] = tuple(values["optimizers"])
+        values["arms"] = tuple(values["arms"])
         return cls(**values)
 
     @property
     def run_id(self):
         """``full-seed0-<hash>`` / ``quick-...``: names the run's studies."""
         digest = hashlib.sha256(self.to_json().encode()).hexdigest()[:8]
-        return f"{'quick' if self.quick else 'full'}-seed{self.seed}-{digest}"
+        return f"{'quick' if self.quick else 'full'}-v{self.version}-seed{self.seed}-{digest}"
 
     @property
     def problem_list(self):
@@ -141,67 +179,86 @@ def _check_count(name, value, minimum=1):
     return int(value)
 
 
-def make_config(quick=False, seed=0, seeds=5, function_trials=None, network_trials=None,
-                steps=None, tuning_starts=None, heldout_starts=None, problems=None,
-                optimizers=None):
-    """The :class:`Config` of a run; ``None`` takes the full or quick default.
+#: The quick (smoke) run's sizes; the full run's are the Config defaults.
+QUICK = dict(function_studies=4, network_studies=2, function_trials=4, network_trials=3,
+             horizon=60, tuning_starts=4, heldout_starts=6, tuning_seeds=2, rerun_seeds=2,
+             mnist_images=256, mnist_epochs=1, network_epochs=2)
 
-    Full: 50 trials per function problem, 20 per network problem, 200 steps,
-    16 tuning and 32 held-out starts, the networks' paper epochs. Quick (a smoke
-    run): 4 trials, 2 network trials, 20 steps, 4 tuning and 10 held-out
-    starts, 1 seed, 3 epochs on a subset of the data.
+
+def make_config(quick=False, seed=0, problems=None, arms=None, **sizes):
+    """The :class:`Config` of a run; a size not given takes the full or quick default.
+
+    Sizes: ``function_studies``, ``network_studies``, ``function_trials``,
+    ``network_trials``, ``horizon``, ``tuning_starts``, ``heldout_starts``,
+    ``tuning_seeds``, ``rerun_seeds`` (whole numbers >= 1), ``mnist_images``
+    and ``mnist_epochs`` (``None``: the full MNIST training set and the
+    paper's 10 epochs). Bad values raise a ``ValueError`` that names them.
     """
     if not isinstance(quick, bool):
         raise ValueError(f"quick must be True or False, not {quick!r}.")
-    defaults = (dict(function_trials=4, network_trials=2, steps=20, tuning_starts=4,
-                     heldout_starts=10) if quick else
-                dict(function_trials=50, network_trials=20, steps=200, tuning_starts=16,
-                     heldout_starts=32))
-    given = dict(function_trials=function_trials, network_trials=network_trials, steps=steps,
-                 tuning_starts=tuning_starts, heldout_starts=heldout_starts)
-    values = {k: _check_count(k, v) if v is not None else defaults[k] for k, v in given.items()}
-    if values["heldout_starts"] < 2:
-        raise ValueError("heldout_starts must be >= 2 (a bootstrap interval needs two).")
-    seeds = _check_count("seeds", seeds)
+    defaults = dataclasses.asdict(Config())
     if quick:
-        seeds = 1
+        defaults.update(QUICK)
+    known = set(QUICK) - {"network_epochs"}
+    unknown = sorted(set(sizes) - known)
+    if unknown:
+        raise ValueError(f"unknown size(s) {unknown}; known: {sorted(known)}.")
+    values = {}
+    for name in known:
+        value = sizes.get(name)
+        if value is None:
+            values[name] = defaults[name]
+        else:
+            values[name] = _check_count(name, value, 2 if name.endswith("_starts") or
+                                        name.endswith("_seeds") else 1)
+    for name in ("mnist_images", "mnist_epochs"):
+        if name in sizes and sizes[name] is None:
+            values[name] = None
     problems = tuple(PROBLEM_NAMES if problems is None else problems)
     unknown = [p for p in problems if p not in _BY_NAME]
     if unknown or not problems:
         raise ValueError(f"problems must be a non-empty list of {list(PROBLEM_NAMES)}; "
                          f"unknown: {unknown}.")
-    optimizers = tuple(OPTIMIZERS if optimizers is None else optimizers)
-    if protocol.BASELINE not in optimizers or any(o not in OPTIMIZERS for o in optimizers):
-        raise ValueError(f"optimizers must be a list of {list(OPTIMIZERS)} that includes "
+    arms = tuple(protocol.ARMS if arms is None else arms)
+    if protocol.BASELINE not in arms or any(a not in protocol.ARMS for a in arms):
+        raise ValueError(f"arms must be a list of {list(protocol.ARMS)} that includes "
                          f"{protocol.BASELINE!r} (every verdict is against it); "
-                         f"got {list(optimizers)}.")
+                         f"got {list(arms)}.")
     order = {name: i for i, name in enumerate(PROBLEM_NAMES)}
     problems = tuple(sorted(dict.fromkeys(problems), key=order.get))
-    rank = {name: i for i, name in enumerate(OPTIMIZERS)}
-    optimizers = tuple(sorted(dict.fromkeys(optimizers), key=rank.get))
-    return Config(seed=int(seed), seeds=seeds, problems=problems, optimizers=optimizers,
-                  quick=quick, network_epochs=3 if quick else None, **values)
+    rank = {name: i for i, name in enumerate(protocol.ARMS)}
+    arms = tuple(sorted(dict.fromkeys(arms), key=rank.get))
+    return Config(seed=int(seed), problems=problems, arms=arms, quick=quick,
+                  network_epochs=defaults["network_epochs"], **values)
 
 
 def config_frame(config):
-    """The configuration as a two-column table (for the notebook)."""
+    """The configuration as a two-column table (for the notebook and the report)."""
+    def ranges(arm_list):
+        return "; ".join(f"{arm} [{low:g}, {high:g}]" for arm in arm_list
+                         for low, high in [protocol.LR_RANGE[protocol.optimizer_of(arm)]])
+
     rows = [
         ("run", config.run_id),
         ("problems", ", ".join(config.problems)),
-        ("optimizers", ", ".join(config.optimizers)),
-        ("trials per optimizer", f"functions {config.function_trials}, networks "
-                                 f"{config.network_trials} (TPE, seed {config.seed})"),
-        ("search space", f"learning rate log-uniform [{protocol.LR_LOW:g}, "
-                         f"{protocol.LR_HIGH:g}]; MAMGD and AdaExp also k_zero in "
-                         f"{{False, True}}, else k log-uniform "
-                         f"[{protocol.K_LOW:g}, {protocol.K_HIGH:g}]"),
-        ("functions", f"{config.steps} steps, {config.tuning_starts} tuning starts, "
-                      f"{config.heldout_starts} held-out starts, float64"),
-        ("networks", f"tuned on the validation split, successive halving "
-                     f"(eta {protocol.HALVING_ETA}); best setting re-run with seeds "
-                     f"{config.final_seeds()}"),
-        ("statistics", f"mean and {protocol.CONFIDENCE:.0%} percentile bootstrap "
-                       f"({protocol.BOOTSTRAP_SAMPLES} resamples); verdict: paired bootstrap "
-                       "interval of the mean difference to Adam"),
+        ("arms", ", ".join(config.arms)),
+        ("search", f"Optuna QMCSampler (scrambled Sobol, seeded per study); trial 0 = the "
+                   f"default setting; learning rate log-uniform ({ranges(config.arms)}); "
+                   f"MAMGD and AdaExp also k log-uniform {list(protocol.K_RANGE)}"),
+        ("budget", f"functions: {config.function_studies} studies x {config.function_trials} "
+                   f"trials per arm; networks: {config.network_studies} studies x "
+                   f"{config.network_trials} trials"),
+        ("functions", f"horizon {config.horizon} steps, float64; targets "
+                      f"{', '.join(f'{t:g}' for t in protocol.TARGETS)} (primary "
+                      f"{protocol.PRIMARY_TARGET:g}); {config.tuning_starts} tuning and "
+                      f"{config.heldout_starts} held-out starts per study"),
+        ("networks", f"each trial scored on the mean validation metric of "
+                     f"{config.tuning_seeds} seeds, no pruning; the best setting re-run on "
+                     f"{config.rerun_seeds} fresh seeds per study; MNIST: "
+                     f"{config.mnist_images or 'all'} training images, "
+                     f"{config.epochs('mnist')} epochs"),
+        ("statistics", f"per study a paired win score against Adam; exact sign-flip test over "
+                       f"studies; Benjamini-Hochberg over the family at {protocol.ALPHA:g}; "
+                       f"TOST margin {protocol.EQUIVALENCE_MARGIN:g}"),
     ]
     return pd.DataFrame(rows, columns=["item", "value"])

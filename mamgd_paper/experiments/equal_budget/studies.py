@@ -1,25 +1,50 @@
-"""The Optuna side of the comparison: storage, study names, samplers, filling.
+"""The Optuna side of the comparison: storage, study names, designs, claiming trials.
 
-Each (problem, optimizer) is one study, named :func:`study_name`, in one
-storage (a journal file by default, or an SQLAlchemy URL). A study is filled
-to its budget by :func:`fill_study`, either with the seeded TPE sampler
-(:func:`tpe_sampler`, re-seeded before every trial) or with the ``design``
-sampler (:func:`design_points`, a seeded set of points fixed before any trial
-runs). The search space is :func:`suggest`.
+A run is a set of Optuna studies in one storage (a journal file by default,
+or an SQLAlchemy URL; PostgreSQL for several machines):
+
+* ``equal-budget/<run>``: holds the run's :class:`Config` (user attribute
+  ``config``), so a worker started by hand anywhere learns it from the storage;
+* ``equal-budget/<run>/<problem>/<arm>/tune-<r>``: tuning study r of
+  (problem, arm). Created once (:func:`open_tuning_study`) with its whole design
+  enqueued as WAITING trials: trial 0 is the arm's default setting, the
+  others are points of Optuna's :class:`~optuna.samplers.QMCSampler`
+  (scrambled Sobol, seeded per study, :func:`design`), so the budget is the
+  design: exactly ``trials`` trials;
+* ``.../eval-<r>``: the held-out evaluation of study r's best setting (one
+  trial on the functions, one per re-run seed on the networks), created once
+  the tuning study is complete.
+
+Workers take WAITING trials with Optuna's atomic WAITING -> RUNNING
+transition (:func:`claim`). On an RDB storage the trials a worker holds send
+Optuna heartbeats, and a trial whose heartbeat stops is failed by
+:func:`optuna.storages.fail_stale_trials` and queued again by
+:class:`optuna.storages.RetryHeartbeatStaleTrialCallback` (Optuna's
+``RetryFailedTrialCallback`` under its new name: same parameters, same user
+attributes). A journal file has no heartbeat; there, a RUNNING trial
+whose owner process on this machine is gone is failed and retried by the same
+callback (:func:`release_dead`).
 """
 
 from __future__ import annotations
 
-import math
+import os
+import socket
+import warnings
 from pathlib import Path
 
 import numpy as np
 import optuna
+from optuna.trial import TrialState
 
 from mamgd_paper.core import optuna_utils
-from mamgd_paper.experiments.equal_budget import parent, protocol
+from mamgd_paper.experiments.equal_budget import protocol
 from mamgd_paper.experiments.equal_budget.problems import get_problem
-from mamgd_paper.experiments.equal_budget.protocol import K_HIGH, K_LOW, LR_HIGH, LR_LOW
+
+#: RDB storages: a held trial sends a heartbeat every HEARTBEAT s; one silent for
+#: GRACE s is stale (failed and retried). A trial is retried at most MAX_RETRY times.
+HEARTBEAT, GRACE, MAX_RETRY = 2, 10, 3
+PHASES = ("tune", "eval")
 
 
 def default_storage(quick=False):
@@ -44,111 +69,193 @@ def storage_argument(storage, quick=False):
     return text if "://" in text else str(Path(text).resolve())
 
 
-def as_storage(storage):
-    """An Optuna storage: ``storage`` itself, or opened from its URL or path."""
-    return optuna_utils.open_storage(storage) if isinstance(storage, str) else storage
+def open_storage(storage):
+    """The run's storage: an RDB URL opens with heartbeats and the retry callback,
+    anything else as :func:`mamgd_paper.core.optuna_utils.open_storage` does."""
+    if isinstance(storage, optuna.storages.BaseStorage):
+        return storage
+    text = str(storage)
+    if "://" not in text:
+        return optuna_utils.open_storage(text, sync=False)
+    optuna_utils.quiet_optuna()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna_utils.open_rdb_storage(
+            text, heartbeat_interval=HEARTBEAT, grace_period=GRACE,
+            heartbeat_stale_trial_callback=retry_callback())
 
 
-def study_name(config, problem, label):
-    """``equal-budget/<run>/<problem>/<optimizer>``."""
-    return f"{protocol.STUDY_PREFIX}/{config.run_id}/{get_problem(problem).name}/{label}"
+def heartbeats(storage):
+    """Whether ``storage`` records Optuna heartbeats (an RDB storage opened by
+    :func:`open_storage`)."""
+    interval = getattr(storage, "get_heartbeat_interval", None)
+    return interval is not None and interval() is not None
 
 
-def queue_name(run_id):
-    """``equal-budget/<run>/queue``: the study that holds the run's work items."""
-    return f"{protocol.STUDY_PREFIX}/{run_id}/queue"
+def retry_callback():
+    """Optuna's retry of a failed trial (a WAITING copy with the same parameters and
+    user attributes), at most :data:`MAX_RETRY` times per trial."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
 
 
-def load_or_create(storage, name, sampler=None):
-    """Load study ``name`` (writing nothing), else create it (direction minimize)."""
-    try:
-        return optuna.load_study(study_name=name, storage=storage, sampler=sampler)
-    except KeyError:
-        return optuna.create_study(storage=storage, study_name=name, direction="minimize",
-                                   sampler=sampler, load_if_exists=True)
+def run_name(run_id):
+    """``equal-budget/<run>``: the study that holds the run's configuration."""
+    return f"{protocol.STUDY_PREFIX}/{run_id}"
 
 
-def tpe_sampler(seed, stream, finished, trials, constant_liar=False):
-    """Optuna's TPE sampler, seeded from ``(seed, stream, finished trials)``.
+def study_name(config, problem, arm, study, phase="tune"):
+    """``equal-budget/<run>/<problem>/<arm>/<phase>-<study>``."""
+    if phase not in PHASES:
+        raise ValueError(f"phase must be one of {PHASES}, not {phase!r}.")
+    return f"{run_name(config.run_id)}/{get_problem(problem).name}/{arm}/{phase}-{int(study)}"
 
-    Trial n of a study filled by one worker (stream 0) therefore proposes the
-    same point in every run with the same seed and history. The first
-    ``max(3, trials // 5)`` trials are random (TPE's start-up phase).
+
+def design(config, problem, arm, study):
+    """The trials of tuning study ``study`` of (``problem``, ``arm``), in order.
+
+    Trial 0: the default setting (:func:`protocol.default_setting`). Trials
+    1, 2, ...: the points that Optuna's QMCSampler (``qmc_type="sobol"``,
+    ``scramble=True``, ``seed`` = :meth:`Config.study_seed`) proposes after a
+    first trial with the default: the scrambled Sobol points 0, 1, ... of
+    SciPy's engine (which the sampler wraps) mapped log-uniformly onto
+    :func:`protocol.search_space`. They are computed here in one call instead
+    of one sampler call per trial (about 6 ms each, 17,000 of them in a full
+    run); ``tests/experiments/test_equal_budget.py`` checks that they equal the
+    sampler's. The design does not depend on any result.
     """
-    state = np.random.SeedSequence([int(seed), int(stream), int(finished)]).generate_state(1)
-    return optuna.samplers.TPESampler(seed=int(state[0]), n_startup_trials=max(3, trials // 5),
-                                      constant_liar=constant_liar)
+    from scipy.stats import qmc
 
-
-def suggest(trial, label):
-    """The searched setting of ``label`` in ``trial``: ``(learning_rate, k)``."""
-    learning_rate = trial.suggest_float("learning_rate", LR_LOW, LR_HIGH, log=True)
-    if not protocol.takes_k(label):
-        return learning_rate, None
-    if trial.suggest_categorical("k_zero", [False, True]):
-        return learning_rate, 0.0
-    return learning_rate, trial.suggest_float("k", K_LOW, K_HIGH, log=True)
-
-
-def design_points(label, count, seed):
-    """``count`` seeded points of the search space (the ``design`` sampler).
-
-    Log-uniform learning rate; for MAMGD and AdaExp k_zero with probability
-    1/2, else k log-uniform. Fixed by ``seed`` alone, before any trial runs.
-    """
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), protocol.stream_key(label),
-                                                        7]))
-    points = []
-    for _ in range(int(count)):
-        point = {"learning_rate": float(10 ** rng.uniform(math.log10(LR_LOW),
-                                                          math.log10(LR_HIGH)))}
-        if protocol.takes_k(label):
-            zero = bool(rng.random() < 0.5)
-            point["k_zero"] = zero
-            k = float(10 ** rng.uniform(math.log10(K_LOW), math.log10(K_HIGH)))
-            if not zero:
-                point["k"] = k
-        points.append(point)
+    space = protocol.search_space(arm)
+    points = [protocol.default_setting(arm)]
+    count = config.trials(problem) - 1
+    if count:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # Sobol balance: n not a power of 2
+            uniform = qmc.Sobol(len(space), seed=config.study_seed(problem, arm, study),
+                                scramble=True).random(count)
+        low = np.log([low for low, _ in space.values()])
+        high = np.log([high for _, high in space.values()])
+        values = np.exp(low + uniform * (high - low))
+        points += [dict(zip(space, map(float, row))) for row in values]
     return points
 
 
-def open_design_study(storage, name, label, n_trials, seed):
-    """Create (once) or load a study whose trials are :func:`design_points`."""
+def distributions(arm):
+    """The Optuna distributions of ``arm``'s search space (all log-uniform floats)."""
+    return {name: optuna.distributions.FloatDistribution(low, high, log=True)
+            for name, (low, high) in protocol.search_space(arm).items()}
+
+
+def add_waiting(study, arm, points, user_attrs):
+    """Add WAITING trials with their parameters (one storage write each)."""
+    spaces = distributions(arm)
+    for point, attrs in zip(points, user_attrs):
+        study.add_trial(optuna.trial.create_trial(
+            state=TrialState.WAITING, params=dict(point),
+            distributions={name: spaces[name] for name in point}, user_attrs=attrs))
+
+
+def open_run(config, storage):
+    """Create (once) or load the run's configuration study; a different
+    configuration under the same id is an error."""
     def setup(study):
-        study.set_user_attr("sampler", "design")
-        for point in design_points(label, n_trials, seed):
-            study.enqueue_trial(point)
+        study.set_user_attr("config", config.to_json())
 
-    return optuna_utils.create_once(as_storage(storage), name, setup)
+    study = optuna_utils.create_once(storage, run_name(config.run_id), setup)
+    if study.user_attrs.get("config") != config.to_json():
+        raise ValueError(f"Study {study.study_name!r} holds another configuration.")
+    return study
 
 
-def fill_study(study, objective, n_trials, seed=0, worker_index=0, sampler="tpe",
-               shared=False, pruner=None):
-    """Add trials to ``study`` until it holds ``n_trials`` finished ones.
+def open_tuning_study(config, storage, problem, arm, study):
+    """Create (once, whoever comes first) or load a tuning study with its design."""
+    def setup(created):
+        created.set_user_attr("problem", get_problem(problem).name)
+        created.set_user_attr("arm", arm)
+        created.set_user_attr("study", int(study))
+        points = design(config, problem, arm, study)
+        add_waiting(created, arm, points, [{"design": i} for i in range(len(points))])
 
-    ``objective(trial)`` returns the value or raises ``optuna.TrialPruned``;
-    ``pruner`` (an Optuna pruner) decides ``trial.should_prune()``.
+    return optuna_utils.create_once(storage, study_name(config, problem, arm, study), setup)
 
-    * ``sampler="tpe"``: before every trial the sampler is re-seeded from
-      ``(seed, worker_index, finished trials)`` (:func:`tpe_sampler`); one
-      worker (index 0) gives a study that depends on the seed alone.
-      ``shared``: other workers fill the study at the same time (TPE's
-      constant liar on, each trial's user attribute ``worker`` set).
-    * ``sampler="design"``: the study was made by :func:`open_design_study`,
-      which enqueued its :func:`design_points`; workers take them with
-      Optuna's atomic WAITING -> RUNNING transition and sample nothing else.
 
-    Several processes may run this on one study
-    (:func:`mamgd_paper.core.optuna_utils.fill_study`); the study ends with
-    exactly ``n_trials`` finished trials. Returns the study.
-    """
-    if sampler not in ("tpe", "design"):
-        raise ValueError(f"sampler must be 'tpe' or 'design', not {sampler!r}.")
-    worker = int(worker_index) if shared else None
-    if sampler == "design":
-        return optuna_utils.run_waiting_trials(study, objective, worker=worker,
-                                               before_trial=parent.check)
-    return optuna_utils.fill_study(
-        study, objective, n_trials,
-        lambda finished: tpe_sampler(seed, worker_index, finished, n_trials, shared),
-        shared=shared, worker=worker, before_trial=parent.check, pruner=pruner)
+def best_trial(study):
+    """The best COMPLETE trial: lowest value, ties to the lowest design index."""
+    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+    if not complete:
+        raise RuntimeError(f"Study {study.study_name!r} has no completed trial.")
+    return min(complete, key=lambda t: (t.value, t.user_attrs["design"]))
+
+
+def complete_designs(study):
+    """The design indices of the study's COMPLETE trials."""
+    return {t.user_attrs["design"] for t in study.get_trials(deepcopy=False,
+                                                             states=(TrialState.COMPLETE,))}
+
+
+def owner():
+    """``host:pid`` of this process (the ``owner`` of the trials it takes)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead_local(item_owner):
+    host, _, pid = str(item_owner).rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def release_dead(study):
+    """Fail and retry the trials of dead workers: Optuna's
+    :func:`~optuna.storages.fail_stale_trials` on a storage with heartbeats,
+    else RUNNING trials whose owner process on this machine is gone (failed,
+    then :func:`retry_callback`). Returns the
+    numbers failed."""
+    storage = study._storage
+    if heartbeats(storage):
+        before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        after = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
+        return sorted(after - before)
+    failed = []
+    retry = retry_callback()
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if _dead_local(trial.user_attrs.get("owner", "")):
+            if storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
+                retry(study, storage.get_trial(trial._trial_id))
+                failed.append(trial.number)
+    return failed
+
+
+def claim(study, limit=None):
+    """Take up to ``limit`` (``None``: all) WAITING trials of ``study`` (atomic
+    WAITING -> RUNNING) with this process as their ``owner``, and return them
+    (``FrozenTrial``; a first heartbeat is sent on RDB storages)."""
+    storage = study._storage
+    beats = heartbeats(storage)
+    taken = []
+    me = owner()
+    while limit is None or len(taken) < limit:
+        frozen = optuna_utils.claim_waiting(storage, study._study_id, me)
+        if frozen is None:
+            break
+        if beats:
+            storage.record_heartbeat(frozen._trial_id)
+        taken.append(frozen)
+    return taken
+
+
+def trial_setting(trial):
+    """``(learning_rate, k)`` of a claimed trial (k ``None`` for optimizers without one)."""
+    params = trial.params
+    return float(params["learning_rate"]), (float(params["k"]) if "k" in params else None)

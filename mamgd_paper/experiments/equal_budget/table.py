@@ -1,9 +1,27 @@
-"""The table of the comparison: one row per (problem, optimizer).
+"""The table of the comparison: one row per (problem, arm, target).
 
 :func:`results_table` builds ``figures/tables/equal_budget.csv`` (the columns
 :data:`COLUMNS`; docs/protocol.md, section 7) from a run's
-:class:`~mamgd_paper.experiments.equal_budget.results.Results`;
-:func:`printable` formats it for the CSV, LaTeX and Markdown files.
+:class:`~mamgd_paper.experiments.equal_budget.results.Results`:
+
+* **the outcome of a held-out unit** (a start point of a function, a re-run
+  seed of a network): functions, the steps to reach the row's target (``inf``:
+  not reached) with the final gap as tie-break; networks, the final test
+  metric (``inf``: diverged);
+* **over studies**: each study's median over its units, then the median of
+  the studies' medians with its exact order-statistic interval
+  (``ci_low``, ``ci_high``, ``ci_coverage``) and their range
+  (``study_min``, ``study_max``);
+* **against Adam**: per study r the win score W_r, the share of study r's
+  units on which the arm is better than Adam's study r minus the share on
+  which it is worse (units paired); ``difference_vs_adam`` is their mean,
+  ``p_value`` the exact two-sided sign-flip test over studies,
+  ``p_equivalence`` the TOST with margin ``EQUIVALENCE_MARGIN``; both are
+  adjusted by Benjamini-Hochberg over the whole family of rows
+  (``p_adjusted``, ``p_equivalence_adjusted``) and give ``verdict_vs_adam``.
+
+:func:`printable` formats it for the CSV, LaTeX and Markdown files (``inf``
+is written ``inf``; no sentinel number anywhere).
 """
 
 from __future__ import annotations
@@ -11,80 +29,130 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mamgd_paper.experiments.equal_budget.protocol import BASELINE, FUNCTION
-from mamgd_paper.experiments.equal_budget.statistics import (bootstrap_interval, paired_verdict,
-                                                             statistic_rng)
+from mamgd_paper.core import stats
+from mamgd_paper.experiments.equal_budget import network_problems, protocol
+from mamgd_paper.experiments.equal_budget import statistics as comparison
+from mamgd_paper.experiments.equal_budget.protocol import BASELINE, FUNCTION, TARGETS
 
-#: Columns of figures/tables/equal_budget.csv (the first eleven are the protocol's).
-COLUMNS = ["problem", "optimizer", "trials", "best_learning_rate", "best_k", "seeds", "metric",
-           "mean", "ci_low", "ci_high", "verdict_vs_adam", "kind", "pruned_trials",
-           "tuning_value", "difference_vs_adam", "difference_ci_low", "difference_ci_high",
-           "reached_target", "median_steps_to_target", "diverged", "defaults_learning_rate",
-           "defaults_k", "defaults_mean", "defaults_ci_low", "defaults_ci_high",
-           "defaults_verdict_vs_adam"]
+#: Columns of figures/tables/equal_budget.csv.
+COLUMNS = ["problem", "kind", "optimizer", "trials", "studies", "seeds", "horizon", "target",
+           "metric", "median", "ci_low", "ci_high", "ci_coverage", "study_min", "study_max",
+           "success_rate", "failures", "median_final", "median_epochs_to_target",
+           "difference_vs_adam", "p_value", "p_adjusted", "p_equivalence",
+           "p_equivalence_adjusted", "min_p", "verdict_vs_adam", "best_learning_rate",
+           "learning_rate_at_edge"]
 
 
-def _median_steps(steps):
-    steps = np.asarray(steps, dtype=float)
-    steps[steps < 0] = np.inf
-    return float(np.median(steps))
+def unit_outcomes(results, problem, arm, target):
+    """Per study, the units' outcomes and tie-breaks: a list of ``(outcome, tiebreak)``."""
+    config, out = results.config, []
+    for r in range(config.studies(problem)):
+        evaluation = results.evaluations[(problem.name, arm, r)]
+        if problem.kind == FUNCTION:
+            out.append((evaluation["steps"][f"{target:g}"], evaluation["final_gap"]))
+        else:
+            out.append((np.where(evaluation["diverged"], np.inf, evaluation["test"]), None))
+    return out
+
+
+def _row(results, problem, arm, target):
+    config = results.config
+    outcomes = unit_outcomes(results, problem, arm, target)
+    medians = np.array([np.median(o) for o, _ in outcomes])
+    median, low, high, coverage = stats.median_interval(medians)
+    cells = np.concatenate([o for o, _ in outcomes])
+    mine = results.studies[(results.studies["problem"] == problem.name)
+                           & (results.studies["arm"] == arm)]
+    row = {"problem": problem.name, "kind": problem.kind, "optimizer": arm,
+           "trials": config.trials(problem), "studies": config.studies(problem),
+           "seeds": len(outcomes[0][0]),
+           "horizon": config.horizon if problem.kind == FUNCTION else config.epochs(problem),
+           "target": target, "metric": problem.metric(config, target),
+           "median": median, "ci_low": low, "ci_high": high, "ci_coverage": coverage,
+           "study_min": float(medians.min()), "study_max": float(medians.max()),
+           "best_learning_rate": float(np.median(mine["best_learning_rate"])),
+           "learning_rate_at_edge": int(mine["learning_rate_at_edge"].sum())}
+    if problem.kind == FUNCTION:
+        finals = np.concatenate([t for _, t in outcomes])
+        row.update(success_rate=float(np.isfinite(cells).mean()),
+                   failures=int((~np.isfinite(cells)).sum()),
+                   median_final=float(np.median(finals)), median_epochs_to_target=np.nan)
+    else:
+        epochs = np.concatenate([
+            network_problems.epochs_to_target(results.evaluations[(problem.name, arm, r)]
+                                              ["test_epochs"], target)
+            for r in range(config.studies(problem))])
+        row.update(success_rate=float(np.isfinite(epochs).mean()),
+                   failures=int((~np.isfinite(cells)).sum()),
+                   median_final=float(np.median(cells)),
+                   median_epochs_to_target=float(np.median(epochs)))
+    return row
+
+
+def win_by_study(results, problem, arm, target):
+    """W_r for every study r: the arm against Adam on study r's paired units."""
+    mine = unit_outcomes(results, problem, arm, target)
+    base = unit_outcomes(results, problem, BASELINE, target)
+    return np.array([stats.win_scores(a, b, ta, tb).mean()
+                     for (a, ta), (b, tb) in zip(mine, base)])
 
 
 def results_table(results):
-    """One row per (problem, optimizer): see :data:`COLUMNS` and docs/protocol.md, section 7."""
+    """One row per (problem, arm, target): see :data:`COLUMNS` and the module doc."""
     config, rows = results.config, []
     for problem in config.problem_list:
-        base = results.tuned[(problem.name, BASELINE)]["values"]
-        base_defaults = results.defaults[(problem.name, BASELINE)]["values"]
-        part = results.trials[(results.trials["problem"] == problem.name)]
-        for label in config.optimizers:
-            tuned = results.tuned[(problem.name, label)]
-            defaults = results.defaults[(problem.name, label)]
-            mine = part[part["optimizer"] == label]
-            complete = mine[mine["state"] == "complete"]
-            mean, low, high = bootstrap_interval(
-                tuned["values"], statistic_rng(config.seed, problem.name, label, "tuned"))
-            d_mean, d_low, d_high = bootstrap_interval(
-                defaults["values"], statistic_rng(config.seed, problem.name, label, "defaults"))
-            row = {
-                "problem": problem.name, "optimizer": label, "trials": len(mine),
-                "best_learning_rate": tuned["learning_rate"],
-                "best_k": np.nan if tuned["k"] is None else tuned["k"],
-                "seeds": len(tuned["values"]), "metric": problem.metric(config),
-                "mean": mean, "ci_low": low, "ci_high": high, "verdict_vs_adam": "",
-                "kind": problem.kind, "pruned_trials": int((mine["state"] == "pruned").sum()),
-                "tuning_value": float(complete["value"].min()),
-                "difference_vs_adam": np.nan, "difference_ci_low": np.nan,
-                "difference_ci_high": np.nan,
-                "reached_target": np.nan, "median_steps_to_target": np.nan,
-                "diverged": int(tuned["diverged"]),
-                "defaults_learning_rate": defaults["learning_rate"],
-                "defaults_k": np.nan if defaults["k"] is None else defaults["k"],
-                "defaults_mean": d_mean, "defaults_ci_low": d_low, "defaults_ci_high": d_high,
-                "defaults_verdict_vs_adam": "",
-            }
-            if problem.kind == FUNCTION:
-                steps = np.asarray(tuned["steps_to_target"])
-                row["reached_target"] = float((steps >= 0).mean())
-                row["median_steps_to_target"] = _median_steps(steps)
-            if label != BASELINE:
-                verdict, diff, diff_low, diff_high = paired_verdict(
-                    tuned["values"], base,
-                    statistic_rng(config.seed, problem.name, label, "vs-adam"))
-                row.update(verdict_vs_adam=verdict, difference_vs_adam=diff,
-                           difference_ci_low=diff_low, difference_ci_high=diff_high)
-                row["defaults_verdict_vs_adam"] = paired_verdict(
-                    defaults["values"], base_defaults,
-                    statistic_rng(config.seed, problem.name, label, "defaults-vs-adam"))[0]
-            rows.append(row)
-    return pd.DataFrame(rows, columns=COLUMNS)
+        targets = TARGETS if problem.kind == FUNCTION else (
+            protocol.NETWORK_TARGETS[problem.table],)
+        for target in targets:
+            for arm in config.arms:
+                row = _row(results, problem, arm, target)
+                row.update(difference_vs_adam=np.nan, p_value=np.nan, p_equivalence=np.nan,
+                           min_p=np.nan, verdict_vs_adam="")
+                if arm != BASELINE:
+                    wins = win_by_study(results, problem, arm, target)
+                    row.update(difference_vs_adam=float(wins.mean()),
+                               p_value=stats.sign_flip_test(wins),
+                               p_equivalence=stats.tost_sign_flip(
+                                   wins, protocol.EQUIVALENCE_MARGIN),
+                               min_p=stats.sign_flip_min_p(len(wins)))
+                rows.append(row)
+    table = pd.DataFrame(rows)
+    table["p_adjusted"] = stats.benjamini_hochberg(table["p_value"].to_numpy(float))
+    table["p_equivalence_adjusted"] = stats.benjamini_hochberg(
+        table["p_equivalence"].to_numpy(float))
+    compared = table["optimizer"] != BASELINE
+    table.loc[compared, "verdict_vs_adam"] = [
+        comparison.verdict(p, q, effect, protocol.ALPHA)
+        for p, q, effect in zip(table.loc[compared, "p_adjusted"],
+                                table.loc[compared, "p_equivalence_adjusted"],
+                                table.loc[compared, "difference_vs_adam"])]
+    return table[COLUMNS]
 
 
 def printable(table, digits=6):
-    """``table`` with floats as ``%.{digits}g`` text and missing values empty
-    (what the CSV, LaTeX and Markdown files show; the CSV reads back as numbers)."""
+    """``table`` with floats as ``%.{digits}g`` text (``inf`` kept, missing values
+    empty): what the CSV, LaTeX and Markdown files show."""
     out = table.copy()
     for column in out.columns:
         if pd.api.types.is_float_dtype(out[column]):
-            out[column] = ["" if pd.isna(v) else f"%.{digits}g" % v for v in out[column]]
+            out[column] = ["" if pd.isna(v) else "inf" if np.isinf(v) and v > 0
+                           else f"%.{digits}g" % v for v in out[column]]
     return out.astype(object)
+
+
+def unit_steps(results, target):
+    """Steps to ``target`` of every held-out run of the test functions: a
+    DataFrame, one row per (problem, study, start), one column per arm (inf:
+    not reached); the data profiles' input."""
+    config, frames = results.config, []
+    for problem in config.problem_list:
+        if problem.kind != FUNCTION:
+            continue
+        columns = {}
+        for arm in config.arms:
+            columns[arm] = np.concatenate([o for o, _ in unit_outcomes(results, problem, arm,
+                                                                       target)])
+        frame = pd.DataFrame(columns)
+        frame.insert(0, "problem", problem.name)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True).drop(columns="problem")

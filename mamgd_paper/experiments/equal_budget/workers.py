@@ -1,184 +1,287 @@
-"""The queue of work items and the worker processes that take them.
+"""Workers: fill a run's studies with Optuna's own mechanisms, on any number of machines.
 
-The work of a run is a queue of items -- tune one study and re-run its best
-setting, or run one optimizer's defaults -- kept as WAITING trials of a queue
-study (:func:`open_queue`). Any number of worker processes, on one machine or
-many (``python -m mamgd_paper.experiments.equal_budget worker --storage URL``),
-take items with Optuna's atomic WAITING -> RUNNING transition
-(:func:`run_worker`). One study is filled by one worker at a time, trial after
-trial, so every study, and every table made from them, is the same whatever
-the number of workers. :func:`run` starts workers on this machine and waits
-for the run to finish.
+There is no queue of our own. The work of a run is the WAITING trials of its
+studies (:mod:`~mamgd_paper.experiments.equal_budget.studies`): each tuning
+study is created with its whole design enqueued, each evaluation study once
+its tuning study is complete. A worker (:func:`run_worker`; ``python -m
+mamgd_paper.experiments.equal_budget worker --storage URL`` on another
+machine) reads the run's configuration from the storage, checks that it has
+the data the run needs (else it stops at once and says what is missing),
+then goes through the (problem, arm) groups in a fixed order and, in each,
+
+1. fails and retries the trials of dead workers (Optuna heartbeats and
+   :class:`~optuna.storages.RetryHeartbeatStaleTrialCallback` on RDB storages;
+   :func:`studies.release_dead` on a journal file),
+2. creates the group's missing tuning studies (once, whoever comes first),
+3. claims every WAITING trial of the group's tuning studies (atomic WAITING
+   -> RUNNING) and evaluates them in one batch, or, for a complete tuning
+   study, creates its evaluation study and claims and evaluates its trials.
+
+A trial whose evaluation raises is marked FAIL with the error as its user
+attribute ``error`` and retried by the same callback (at most
+``studies.MAX_RETRY`` times, by any worker); the worker stops with a message
+naming the study, the trials and the error. :func:`run` starts workers on
+this machine and waits for the run; it fails with the study, trial and error
+when a trial has used up its retries. Trial values depend only on the
+parameters, the study and the configuration, so the tables do not depend on
+the number of workers.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
 
-from mamgd_paper.core import optuna_utils, paths
+from mamgd_paper.core import paths
 from mamgd_paper.experiments.equal_budget import parent, protocol, results, studies, tuning
-from mamgd_paper.experiments.equal_budget.problems import Config
+from mamgd_paper.experiments.equal_budget.problems import Config, get_problem
 from mamgd_paper.experiments.equal_budget.protocol import FUNCTION, NETWORK
-from mamgd_paper.experiments.networks.training import configure_determinism
 
 #: The worker command line: ``python -m`` this package.
 WORKER_MODULE = "mamgd_paper.experiments.equal_budget"
 
 
-def work_items(config):
-    """The run's items ``(problem, optimizer, kind)``, the longest first.
+class RunFailed(RuntimeError):
+    """A trial of the run failed and used up its retries (the message names it)."""
 
-    Network items (tuning + re-runs, then defaults) go first, so that the
-    short function items fill the gaps at the end.
-    """
-    items = []
+
+def groups(config):
+    """The run's (problem, arm) groups in the order workers visit them: the
+    networks first (the longest), then the functions, higher dimensions first."""
     problems = config.problem_list
-    for kind in ("tuned", "defaults"):
-        for problem in reversed([p for p in problems if p.kind == NETWORK]):
-            items += [(problem.name, label, kind) for label in config.optimizers]
-    for problem in sorted([p for p in problems if p.kind == FUNCTION],
-                          key=lambda p: -p.function.dim):
-        for label in config.optimizers:
-            items += [(problem.name, label, "tuned"), (problem.name, label, "defaults")]
-    return items
-
-
-def owner():
-    """``host:pid`` of this process (the ``owner`` of the items it takes)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def open_queue(config, storage):
-    """Create (once) or load the run's queue: one WAITING trial per work item."""
-    def setup(queue):
-        queue.set_user_attr("config", config.to_json())
-        for index, (problem, label, kind) in enumerate(work_items(config)):
-            queue.enqueue_trial({}, user_attrs={"item": index, "problem": problem,
-                                                "optimizer": label, "kind": kind})
-
-    queue = optuna_utils.create_once(storage, studies.queue_name(config.run_id), setup)
-    if queue.user_attrs.get("config") != config.to_json():
-        raise ValueError(f"Queue {queue.study_name!r} holds another configuration.")
-    return queue
+    networks = sorted([p for p in problems if p.kind == NETWORK],
+                      key=lambda p: (p.table != 8, -p.table))
+    functions = sorted([p for p in problems if p.kind == FUNCTION],
+                       key=lambda p: -p.function.dim)
+    return [(p.name, arm) for p in networks + functions for arm in config.arms]
 
 
 def find_run(storage, run_id=None):
-    """The queue of ``run_id``; without one, the storage's only run (else an error)."""
-    storage = studies.as_storage(storage)
-    if run_id is not None:
-        try:
-            return optuna.load_study(study_name=studies.queue_name(run_id), storage=storage)
-        except KeyError:
-            raise KeyError(f"No equal-budget run {run_id!r} in this storage; start it with "
-                           f"the notebook or `python -m {WORKER_MODULE} worker "
-                           "--new ...`.") from None
-    names = [s.study_name for s in optuna.get_all_study_summaries(storage)
-             if s.study_name.startswith(protocol.STUDY_PREFIX + "/")
-             and s.study_name.endswith("/queue")]
-    if len(names) != 1:
-        raise ValueError(f"The storage holds {len(names)} equal-budget runs "
-                         f"({[n.split('/')[1] for n in names]}); pass --run RUN_ID.")
-    return optuna.load_study(study_name=names[0], storage=storage)
-
-
-def queue_state(queue):
-    """Items by state: ``{"done": [...], "running": [...], "waiting": [...], "failed": [...]}``.
-
-    An item is done when one of its queue trials is COMPLETE (a re-queued item
-    has several trials).
-    """
-    trials = queue.get_trials(deepcopy=False)
-    done = {t.user_attrs["item"] for t in trials if t.state == TrialState.COMPLETE}
-    state = {"done": sorted(done), "running": [], "waiting": [], "failed": []}
-    names = {TrialState.RUNNING: "running", TrialState.WAITING: "waiting",
-             TrialState.FAIL: "failed"}
-    for t in trials:
-        if t.user_attrs["item"] not in done and t.state in names:
-            state[names[t.state]].append(t)
-    return state
-
-
-def requeue(queue, stale_owners=None):
-    """Put failed items, and running items of dead workers, back in the queue.
-
-    ``stale_owners``: a predicate on the ``owner`` attribute
-    (``host:pid``) of a RUNNING item; ``None`` requeues every running item
-    (only when no worker is alive anywhere). Returns the requeued item indices.
-    """
-    state = queue_state(queue)
-    again = []
-    pending = {t.user_attrs["item"] for t in state["waiting"]}
-    for t in state["running"]:
-        item_owner = t.user_attrs.get("owner")
-        if stale_owners is None or (item_owner is not None and stale_owners(item_owner)):
-            queue.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
-            again.append(t)
-    running = {t.user_attrs["item"] for t in queue_state(queue)["running"]}
-    for t in state["failed"] + again:
-        item = t.user_attrs["item"]
-        if item in pending or item in running:
-            continue
-        attrs = {key: t.user_attrs[key] for key in ("item", "problem", "optimizer", "kind")}
-        queue.enqueue_trial({}, user_attrs=attrs)
-        pending.add(item)
-    return sorted(pending)
-
-
-def dead_local_owner(item_owner):
-    """Whether ``host:pid`` names a process of this machine that no longer exists."""
-    host, _, pid = item_owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
+    """The :class:`Config` of ``run_id`` (without one: the storage's only run)."""
+    storage = studies.open_storage(storage)
+    if run_id is None:
+        names = [s.study_name for s in optuna.get_all_study_summaries(storage)
+                 if s.study_name.startswith(protocol.STUDY_PREFIX + "/")
+                 and s.study_name.count("/") == 1]
+        if len(names) != 1:
+            raise ValueError(f"The storage holds {len(names)} equal-budget runs "
+                             f"({[n.split('/')[1] for n in names]}); pass --run RUN_ID.")
+        run_id = names[0].split("/", 1)[1]
     try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
+        study = optuna.load_study(study_name=studies.run_name(run_id), storage=storage)
+    except KeyError:
+        raise KeyError(f"No equal-budget run {run_id!r} in this storage; start it with the "
+                       f"notebook or `python -m {WORKER_MODULE} worker --new ...`.") from None
+    return Config.from_json(study.user_attrs["config"])
+
+
+def check_data(config, data_dir=None):
+    """Stop at once when a network problem's data cannot be loaded here."""
+    for problem in config.problem_list:
+        if problem.kind == NETWORK:
+            available, reason, detail = problem.task.is_available(data_dir)
+            if not available:
+                where = data_dir or os.environ.get("MAMGD_DATA_DIR") or str(paths.DATA)
+                raise SystemExit(f"equal-budget worker: {problem.name} needs {reason}. The "
+                                 f"data folder here is {where}; pass --data-dir or set "
+                                 f"MAMGD_DATA_DIR.\n{detail}")
+
+
+class _Heartbeat:
+    """Optuna heartbeats for the trials this worker holds (RDB storages only)."""
+
+    def __init__(self, storage):
+        self.storage, self.held, self.lock = storage, set(), threading.Lock()
+        self.enabled = studies.heartbeats(storage)
+        self.stop = threading.Event()
+        if self.enabled:
+            threading.Thread(target=self._beat, daemon=True).start()
+
+    def hold(self, trials):
+        with self.lock:
+            self.held = {t._trial_id for t in trials}
+
+    def _beat(self):
+        while not self.stop.wait(studies.HEARTBEAT):
+            with self.lock:
+                held = sorted(self.held)
+            for trial_id in held:
+                try:
+                    self.storage.record_heartbeat(trial_id)
+                except Exception:  # noqa: BLE001 (a finished trial, a lost connection)
+                    pass
+
+
+def _unit_count(config, problem):
+    return 1 if get_problem(problem).kind == FUNCTION else config.rerun_seeds
+
+
+def _load(storage, name):
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        return None
+
+
+def open_evaluation(config, storage, problem, arm, study, tuned):
+    """Create (once) or load the evaluation study of tuning study ``tuned``."""
+    from mamgd_paper.core import optuna_utils
+
+    def setup(created):
+        best = studies.best_trial(tuned)
+        created.set_user_attr("problem", get_problem(problem).name)
+        created.set_user_attr("arm", arm)
+        created.set_user_attr("study", int(study))
+        created.set_user_attr("best_design", int(best.user_attrs["design"]))
+        created.set_user_attr("best_value", float(best.value))
+        seeds = (config.rerun_seeds_of(study) if get_problem(problem).kind == NETWORK
+                 else [None])
+        attrs = [{"design": unit, "unit": unit, **({} if seed is None else {"seed": int(seed)})}
+                 for unit, seed in enumerate(seeds)]
+        studies.add_waiting(created, arm, [dict(best.params)] * len(seeds), attrs)
+
+    return optuna_utils.create_once(storage, studies.study_name(config, problem, arm, study,
+                                                                "eval"), setup)
+
+
+def _stuck(study, expected):
+    """A FAIL trial whose design index has no COMPLETE, WAITING or RUNNING copy."""
+    trials = study.get_trials(deepcopy=False)
+    alive = {t.user_attrs.get("design") for t in trials
+             if t.state in (TrialState.COMPLETE, TrialState.WAITING, TrialState.RUNNING)}
+    for t in trials:
+        if t.state == TrialState.FAIL and t.user_attrs.get("design") not in alive:
+            return t
+    return None
+
+
+def _fail(study, trials, error):
+    """Mark claimed trials FAIL with the error and queue their retries."""
+    retry = studies.retry_callback()
+    storage = study._storage
+    for trial in trials:
+        storage.set_trial_user_attr(trial._trial_id, "error", repr(error)[:2000])
+        if storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
+            retry(study, storage.get_trial(trial._trial_id))
+
+
+class _Group:
+    """One (problem, arm): its tuning and evaluation studies, opened as needed."""
+
+    def __init__(self, config, storage, problem, arm):
+        self.config, self.storage, self.problem, self.arm = config, storage, problem, arm
+        self.count = config.studies(problem)
+        self.tuning = [None] * self.count
+        self.evaluation = [None] * self.count
+        self.done = False
+
+    def step(self, heartbeat, data_dir):
+        """Do one batch of this group's work; ``True`` if something was done."""
+        if self.done:
+            return False
+        config, storage = self.config, self.storage
+        for r in range(self.count):
+            if self.tuning[r] is None:
+                self.tuning[r] = studies.open_tuning_study(config, storage, self.problem,
+                                                           self.arm, r)
+        claimed = []
+        for r, study in enumerate(self.tuning):
+            studies.release_dead(study)
+            claimed += [(r, study, t) for t in studies.claim(study)]
+        if claimed:
+            self._evaluate(claimed, tuning.tune_values, heartbeat, data_dir)
+            return True
+        units = _unit_count(config, self.problem)
+        finished = 0
+        for r, study in enumerate(self.tuning):
+            if len(studies.complete_designs(study)) < config.trials(self.problem):
+                stuck = _stuck(study, config.trials(self.problem))
+                if stuck is not None:
+                    raise RunFailed(_failure_message(study, stuck))
+                continue
+            if self.evaluation[r] is None:
+                self.evaluation[r] = open_evaluation(config, storage, self.problem, self.arm,
+                                                     r, study)
+            evaluation = self.evaluation[r]
+            studies.release_dead(evaluation)
+            claimed += [(r, evaluation, t) for t in studies.claim(evaluation)]
+            if len(studies.complete_designs(evaluation)) == units:
+                finished += 1
+            else:
+                stuck = _stuck(evaluation, units)
+                if stuck is not None and not claimed:
+                    raise RunFailed(_failure_message(evaluation, stuck))
+        if claimed:
+            self._evaluate(claimed, tuning.evaluation_values, heartbeat, data_dir)
+            return True
+        self.done = finished == self.count
         return False
-    return False
 
-
-def run_worker(storage, run_id=None, data_dir=None, threads=1, max_items=None):
-    """Take items from the run's queue and do them until none is left.
-
-    One worker of the distributed run: start as many as you like, on any
-    machine that reaches the storage. Each item is taken atomically, so no
-    item runs twice; a failing item is marked FAIL (with the error) and the
-    worker stops with the exception. Returns the number of items done.
-    """
-    storage = studies.as_storage(storage)
-    queue = find_run(storage, run_id)
-    config = Config.from_json(queue.user_attrs["config"])
-    if config.has_networks:
-        configure_determinism(threads)
-    queue_id, done = queue._study_id, 0
-    while max_items is None or done < max_items:
-        parent.check()
-        item = optuna_utils.claim_waiting(storage, queue_id, owner())
-        if item is None:
-            break
-        attrs = item.user_attrs
-        start = time.perf_counter()
+    def _evaluate(self, claimed, evaluate, heartbeat, data_dir):
+        heartbeat.hold([t for _, _, t in claimed])
+        items = [(r, t) for r, _, t in claimed]
         try:
-            tuning.process_item(config, storage, attrs["problem"], attrs["optimizer"],
-                                attrs["kind"], data_dir)
+            values, attrs = evaluate(self.config, self.problem, self.arm, items, data_dir)
         except BaseException as error:
-            storage.set_trial_user_attr(item._trial_id, "error", repr(error)[:2000])
-            storage.set_trial_state_values(item._trial_id, state=TrialState.FAIL)
-            raise
-        storage.set_trial_user_attr(item._trial_id, "seconds", time.perf_counter() - start)
-        storage.set_trial_state_values(item._trial_id, state=TrialState.COMPLETE, values=[0.0])
-        done += 1
-    return done
+            by_study = {}
+            for _, study, trial in claimed:
+                by_study.setdefault(study.study_name, (study, []))[1].append(trial)
+            for study, trials in by_study.values():
+                _fail(study, trials, error)
+            names = ", ".join(f"{name} trials {[t.number for t in trials]}"
+                              for name, (_, trials) in by_study.items())
+            heartbeat.hold([])
+            raise RuntimeError(f"equal-budget worker {studies.owner()}: {names} failed: "
+                               f"{error!r} (the trials are queued again for other "
+                               f"workers)") from error
+        for i, (_, study, trial) in enumerate(claimed):
+            for key, value in (attrs[i] if attrs else {}).items():
+                study._storage.set_trial_user_attr(trial._trial_id, key, value)
+            study.tell(trial.number, values[i])
+        heartbeat.hold([])
+
+
+def _failure_message(study, trial):
+    retries = len(trial.system_attrs.get("retry_history", []))
+    return (f"study {study.study_name!r}: trial {trial.number} failed "
+            f"({retries} retries used, at most {studies.MAX_RETRY}): "
+            f"{trial.user_attrs.get('error', 'its worker died (no error recorded)')}")
+
+
+def run_worker(storage, run_id=None, data_dir=None, threads=1, poll=0.5):
+    """Work on the run until every evaluation study is complete; returns the
+    number of batches this worker evaluated."""
+    from threadpoolctl import threadpool_limits
+
+    storage = studies.open_storage(storage)
+    config = find_run(storage, run_id)
+    check_data(config, data_dir)
+    heartbeat = _Heartbeat(storage)
+    work = [_Group(config, storage, problem, arm) for problem, arm in groups(config)]
+    batches = 0
+    try:
+        with threadpool_limits(limits=int(threads)):
+            while True:
+                parent.check()
+                did = False
+                for group in work:
+                    if group.step(heartbeat, data_dir):
+                        batches += 1
+                        did = True
+                if all(group.done for group in work):
+                    return batches
+                if not did:
+                    time.sleep(poll)  # the rest is held by other workers
+    finally:
+        heartbeat.stop.set()
 
 
 def _worker_command(storage, run_id, index, data_dir=None, threads=1):
@@ -191,31 +294,24 @@ def _worker_command(storage, run_id, index, data_dir=None, threads=1):
 
 
 def run(config, storage=None, workers=2, data_dir=None, poll=0.5, describe="equal budget"):
-    """Run (or resume) every item of ``config`` and return the
+    """Run (or resume) ``config`` and return its
     :class:`~mamgd_paper.experiments.equal_budget.results.Results`.
 
-    ``workers`` processes (``python -m mamgd_paper.experiments.equal_budget worker``) are
-    started on this machine; workers elsewhere may join the same run at any
-    time. ``workers=0`` does the items in this process. Failed items, and
-    items left RUNNING by dead workers of this machine, are queued again
-    first. Progress: one step per finished item
-    (:func:`mamgd_paper.core.progress.track`). A failing worker stops the others and
-    raises with the end of its log.
+    ``workers`` processes are started on this machine (``workers=0``: the work
+    is done in this process); workers elsewhere may join at any time. A
+    worker that stops early leaves its work to the others; the run fails only
+    when no worker is left or a trial used up its retries, with the study,
+    the trial and the error. Progress: one step per finished group.
     """
     from mamgd_paper.core.progress import track
 
     storage_text = studies.storage_argument(storage, config.quick)
-    store = optuna_utils.open_storage(storage_text)
-    queue = open_queue(config, store)
-    requeue(queue, dead_local_owner)
-    total = len(work_items(config))
-    if len(queue_state(queue)["done"]) == total:
-        workers = 0  # nothing left to do: read the results back
+    store = studies.open_storage(storage_text)
+    studies.open_run(config, store)
+    check_data(config, data_dir)
+    total = len(groups(config))
     if workers == 0:
-        if config.has_networks:
-            configure_determinism(1)
-        for _ in track(_in_process(store, queue, config, data_dir), describe, total=total):
-            pass
+        run_worker(store, config.run_id, data_dir, threads=1, poll=poll)
         return results.collect(config, store)
     with tempfile.TemporaryDirectory(prefix="mamgd-equal-budget-") as logs:
         processes = []
@@ -229,7 +325,7 @@ def run(config, storage=None, workers=2, data_dir=None, poll=0.5, describe="equa
                 processes.append((subprocess.Popen(
                     _worker_command(storage_text, config.run_id, index, data_dir),
                     stdout=log, stderr=subprocess.STDOUT, env=env, cwd=os.getcwd()), log))
-            for _ in track(_watch(queue, processes, total, poll), describe, total=total):
+            for _ in track(_watch(config, store, processes, poll), describe, total=total):
                 pass
         finally:
             for process, log in processes:
@@ -240,44 +336,45 @@ def run(config, storage=None, workers=2, data_dir=None, poll=0.5, describe="equa
     return results.collect(config, store)
 
 
-def _in_process(storage, queue, config, data_dir):
-    done = len(queue_state(queue)["done"])
-    for _ in range(done):
-        yield
-    while run_worker(storage, config.run_id, data_dir, threads=1, max_items=1):
-        yield
-    state = queue_state(queue)
-    if len(state["done"]) != len(work_items(config)):
-        raise RuntimeError(f"{len(state['running'])} items are still running elsewhere; "
-                           "wait for their workers, then run again.")
+def finished_groups(config, storage, known=None):
+    """The (problem, arm) groups whose evaluation studies are all complete
+    (``known``: groups already found finished, not looked at again)."""
+    known = set() if known is None else set(known)
+    names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
+    for problem, arm in groups(config):
+        if (problem, arm) in known:
+            continue
+        units = _unit_count(config, problem)
+        for r in range(config.studies(problem)):
+            name = studies.study_name(config, problem, arm, r, "eval")
+            if name not in names:
+                break
+            study = optuna.load_study(study_name=name, storage=storage)
+            if len(studies.complete_designs(study)) < units:
+                break
+        else:
+            known.add((problem, arm))
+    return known
 
 
-def _watch(queue, processes, total, poll):
-    """Yield once per newly finished item until all are done; raise if a worker fails."""
-    reported = 0
+def _watch(config, storage, processes, poll):
+    """Yield once per newly finished group until all are done; raise when no
+    worker is left and the run is not finished."""
+    done, total = set(), len(groups(config))
     while True:
-        state = queue_state(queue)
-        done = len(state["done"])
-        while reported < min(done, total):
-            reported += 1
+        stopped = all(process.poll() is not None for process, _ in processes)
+        new = finished_groups(config, storage, done)
+        for _ in range(len(new) - len(done)):
             yield
-        if done >= total:
+        done = new
+        if len(done) >= total:
             return
-        for process, log in processes:
-            code = process.poll()
-            if code not in (None, 0):
-                for other, _ in processes:
-                    if other.poll() is None:
-                        other.terminate()
+        if stopped:
+            tails = []
+            for process, log in processes:
                 log.seek(0)
-                tail = log.read()[-4000:]
-                raise RuntimeError(f"An equal-budget worker failed (exit code {code}); the "
-                                   f"end of its log:\n{tail}\nFix the cause and run again: "
-                                   "finished items are kept.")
-        if all(process.poll() is not None for process, _ in processes):
-            if state["waiting"] or not state["running"]:
-                raise RuntimeError(
-                    f"The workers stopped with {total - done} items not done "
-                    f"({len(state['waiting'])} waiting); run again to finish them.")
-            # the rest is held by workers elsewhere: wait for them
-        time.sleep(poll)
+                tails.append(f"(exit code {process.returncode}) " + log.read()[-3000:])
+            raise RunFailed("Every equal-budget worker stopped before the run was finished; "
+                            "finished trials are kept, run again to go on. The ends of "
+                            "their logs:\n" + "\n".join(tails))
+        time.sleep(max(poll, 2.0))
