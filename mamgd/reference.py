@@ -462,6 +462,10 @@ def _adam_family(
     ``math.exp`` of a scalar ``-k t``, or of each element of an array one).
     """
     learning_rate = _hyperparameter(learning_rate)
+    if decay_k is not None and np.ndim(decay_k) > 0:
+        # batched runs repeat each k over many columns: exp is taken per distinct value
+        distinct_k, k_index = np.unique(decay_k, return_inverse=True)
+        k_index = k_index.reshape(np.shape(decay_k))
 
     def init(params):
         _check_broadcast(params, learning_rate=learning_rate, k=decay_k)
@@ -483,10 +487,10 @@ def _adam_family(
         else:
             if np.ndim(decay_k) == 0:
                 decay = math.exp(-decay_k * step)
-            else:  # float64 array: the scalar case's math.exp, element by element
-                exponent = -decay_k * step
-                decay = np.array([math.exp(x) for x in exponent.ravel().tolist()],
-                                 dtype=np.float64).reshape(exponent.shape)
+            else:  # float64 array: the scalar case's math.exp, once per distinct k
+                exponents = [-k * step for k in distinct_k.tolist()]
+                decay = np.array([math.exp(x) for x in exponents],
+                                 dtype=np.float64)[k_index]
             b1_py, b2_py = beta_1 * decay, beta_2 * decay
         lr = as_scalar(learning_rate, dt)
         b1 = as_scalar(b1_py, dt)

@@ -179,9 +179,9 @@ def test_killed_local_worker_leaves_its_trials_to_the_other(tmp_path):
     held = []
     while not held and time.monotonic() < deadline:
         time.sleep(0.05)
-        for summary_ in optuna.get_all_study_summaries(store):
-            if summary_.study_name.endswith("tune-0") or "/tune-" in summary_.study_name:
-                study = optuna.load_study(study_name=summary_.study_name, storage=store)
+        for name in optuna.study.get_all_study_names(store):
+            if "/tune-" in name:
+                study = optuna.load_study(study_name=name, storage=store)
                 held += [t for t in study.get_trials(deepcopy=False,
                                                       states=(TrialState.RUNNING,))
                          if t.user_attrs.get("owner", "").endswith(f":{victim.pid}")]

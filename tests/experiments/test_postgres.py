@@ -155,10 +155,10 @@ def test_killed_worker_on_postgres(postgres_url, tmp_path):
     deadline, victim = time.monotonic() + 180, None
     while victim is None and time.monotonic() < deadline:
         time.sleep(0.05)
-        for summary in optuna.get_all_study_summaries(storage):
-            if "/tune-" not in summary.study_name:
+        for name in optuna.study.get_all_study_names(storage):
+            if "/tune-" not in name:
                 continue
-            study = optuna.load_study(study_name=summary.study_name, storage=storage)
+            study = optuna.load_study(study_name=name, storage=storage)
             owners = {t.user_attrs.get("owner", "") for t in
                       study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
             for process in (first, second):

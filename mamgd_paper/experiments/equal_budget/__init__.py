@@ -1,22 +1,24 @@
 """Equal tuning budget: does MAMGD beat Adam when every optimizer is tuned alike?
 
 The paper tuned MAMGD's decay rate with Optuna and ran every other optimizer
-at one fixed learning rate; this package runs the comparison the way optimizer
-benchmarks do it (the protocol of Schneider, Balles & Hennig, "DeepOBS",
-ICLR 2019, and of Schmidt, Schneider & Hennig, "Descending through a Crowded
-Valley", ICML 2021): every optimizer gets the same number of seeded TPE trials
-per problem, is tuned on one thing and reported on another, and is compared
-with Adam by a paired bootstrap (docs/protocol.md, section 7; notebook 11).
-Modules: ``protocol`` (optimizers, ranges, constants), ``problems`` (the 13
-problems, the run's ``Config``), ``objectives`` (test-function runs and
-scores), ``network_problems`` (network splits and training), ``studies``
-(storage, study names, samplers, filling a study), ``tuning`` (one item:
-objective, pruner, best setting, held-out evaluation), ``workers`` (the queue
-and its worker processes), ``parent`` (a worker's lifeline), ``results``
-(reading a run back), ``statistics`` (paired verdicts, performance profiles),
-``table`` (the results table), ``summary`` (verdict counts, the answer
-sentence), ``findings`` (the section of REPORT.md), ``figures`` (profiles,
-sensitivity, path gallery) and
-``__main__`` (``python -m mamgd_paper.experiments.equal_budget
-{worker,fill,status,requeue}``).
+at one fixed learning rate; this package runs the comparison the way the
+optimizer-benchmark literature does (DeepOBS; Schmidt, Schneider & Hennig,
+"Descending through a Crowded Valley"; AlgoPerf): replicated quasi-random
+tuning studies with the same budget for every arm, held-out evaluation,
+failures counted as failures, exact tests over studies with a correction for
+the family, an equivalence margin, and an A/A arm (docs/protocol.md, section 7,
+protocol version 2; notebook 11).
+
+Modules: ``protocol`` (every declared choice), ``problems`` (the 14 problems,
+the run's ``Config``), ``objectives`` (batched test-function runs, tuning
+scores), ``batched`` (many small Dense networks trained at once in NumPy),
+``network_problems`` (network splits, batched training runs), ``studies``
+(storage, study names, the quasi-random designs, claiming trials, dead
+workers), ``tuning`` (evaluating a batch of claimed trials), ``workers`` (the
+worker loop and the local run), ``parent`` (a worker's lifeline), ``results``
+(reading a run back), ``statistics`` (profiles, verdicts), ``table`` (the
+results table), ``summary`` (verdict counts, the A/A check, the answer),
+``findings`` (the section of REPORT.md), ``figures`` (profiles, sensitivity,
+path galleries) and ``__main__`` (``python -m
+mamgd_paper.experiments.equal_budget {worker,status}``).
 """

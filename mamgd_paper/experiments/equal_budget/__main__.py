@@ -27,9 +27,9 @@ def _status(storage, run_id=None):
     done = workers.finished_groups(config, storage)
     states = Counter()
     prefix = studies.run_name(config.run_id) + "/"
-    for summary in optuna.get_all_study_summaries(storage):
-        if summary.study_name.startswith(prefix):
-            study = optuna.load_study(study_name=summary.study_name, storage=storage)
+    for name in optuna.study.get_all_study_names(storage):
+        if name.startswith(prefix):
+            study = optuna.load_study(study_name=name, storage=storage)
             states.update(t.state.name.lower() for t in study.get_trials(deepcopy=False))
     print(f"{studies.run_name(config.run_id)}: {len(done)}/{len(workers.groups(config))} "
           f"(problem, arm) groups finished; trials: "

@@ -68,9 +68,8 @@ def find_run(storage, run_id=None):
     """The :class:`Config` of ``run_id`` (without one: the storage's only run)."""
     storage = studies.open_storage(storage)
     if run_id is None:
-        names = [s.study_name for s in optuna.get_all_study_summaries(storage)
-                 if s.study_name.startswith(protocol.STUDY_PREFIX + "/")
-                 and s.study_name.count("/") == 1]
+        names = [name for name in optuna.study.get_all_study_names(storage)
+                 if name.startswith(protocol.STUDY_PREFIX + "/") and name.count("/") == 1]
         if len(names) != 1:
             raise ValueError(f"The storage holds {len(names)} equal-budget runs "
                              f"({[n.split('/')[1] for n in names]}); pass --run RUN_ID.")
@@ -340,7 +339,7 @@ def finished_groups(config, storage, known=None):
     """The (problem, arm) groups whose evaluation studies are all complete
     (``known``: groups already found finished, not looked at again)."""
     known = set() if known is None else set(known)
-    names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
+    names = set(optuna.study.get_all_study_names(storage))
     for problem, arm in groups(config):
         if (problem, arm) in known:
             continue
@@ -377,4 +376,4 @@ def _watch(config, storage, processes, poll):
             raise RunFailed("Every equal-budget worker stopped before the run was finished; "
                             "finished trials are kept, run again to go on. The ends of "
                             "their logs:\n" + "\n".join(tails))
-        time.sleep(max(poll, 2.0))
+        time.sleep(max(poll, 5.0))
