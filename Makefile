@@ -228,6 +228,7 @@ benchmark: $(STAMP)
 	$(PY) -m mamgd_paper.runner.quiet benchmarks/optimizer_speed.py
 	$(PY) -m mamgd_paper.runner.quiet benchmarks/functions_walltime.py
 	$(PY) -m mamgd_paper.runner.quiet benchmarks/networks_walltime.py
+	$(PY) -m mamgd_paper.runner.quiet benchmarks/equal_budget_batched.py
 
 lock: $(STAMP)
 	{ sed -n '1,3p' requirements.lock; $(PY) -m pip freeze --exclude-editable | grep -v '^mamgd'; } > requirements.lock.new

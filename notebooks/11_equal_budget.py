@@ -32,7 +32,7 @@
 #   a start that never does is a failure. Networks: the final test metric over fresh
 #   re-run seeds; a diverged run is a failure.
 # * **Statistics**: per study a paired win score against Adam, an exact sign-flip test
-#   over studies, Benjamini-Hochberg over the whole family, TOST equivalence; verdicts
+#   over studies, Holm's correction over the whole family, TOST equivalence; verdicts
 #   `better`, `worse`, `equivalent`, `inconclusive`.
 # * **Batched**: all trials of a study are known in advance and run together (test
 #   functions: one NumPy array per batch; networks: many models per NumPy step).
@@ -49,7 +49,7 @@ figures_dir = None  # None: build/interactive/11_equal_budget/ (a hand run never
 data_dir = None  # dataset folder (default: $MAMGD_DATA_DIR, else data/)
 workers = 2  # worker processes started here (0: the work is done in this process)
 storage = None  # journal file or SQLAlchemy URL; None: $MAMGD_EQUAL_BUDGET_STORAGE, else data/equal_budget.journal
-function_studies = None  # studies per (function, arm) (None: 10; quick 4)
+function_studies = None  # studies per (function, arm) (None: 14; quick 4)
 network_studies = None  # studies per (network, arm) (None: 3; quick 2)
 rerun_seeds = None  # fresh seeds per network study (None: 10; quick 2)
 mnist_images = 1024  # MNIST training images (None: the full set, 48000 + 12000 validation)
@@ -118,7 +118,7 @@ print(f"run {config.run_id}: {len(results.trials)} trials in {len(results.studie
 # the spread between studies; `success_rate` and `failures` over all held-out units;
 # `difference_vs_adam` the mean win score (share of paired units better than Adam minus
 # share worse), `p_value` its sign-flip test over studies, `p_adjusted` after
-# Benjamini-Hochberg over the family, `p_equivalence*` the TOST.
+# Holm's correction over the family, `p_equivalence*` the TOST.
 # `figures/tables/equal_budget_studies.csv`: every study's best setting;
 # `equal_budget_trials.csv`: every trial.
 
@@ -129,7 +129,7 @@ artifacts.write_table(
     caption=("Equal tuning budget, protocol 2: per problem, arm and target the median over "
              "studies with its exact interval, the success rate and the verdict against "
              "Adam (exact sign-flip test over studies on the paired win score, "
-             "Benjamini-Hochberg over the family, TOST margin "
+             "Holm over the family, TOST margin "
              f"{protocol.EQUIVALENCE_MARGIN:g})."))
 # (how many trials were retried depends on the workers' history, so it is not written)
 for stem, frame in ((protocol.STUDIES_STEM, results.studies.drop(columns="retried")),

@@ -163,27 +163,39 @@ def claim_waiting(storage, study_id, owner=None):
     return None
 
 
-def create_once(storage, name, setup, timeout=300.0):
+def create_once(storage, name, setup, timeout=300.0, repair=None):
     """Create study ``name`` and run ``setup(study)`` once, whoever gets there first.
 
-    Study creation is atomic in every Optuna storage: the process that creates
-    the study runs ``setup`` and then sets the user attribute ``ready``; the
-    others wait for it (at most ``timeout`` seconds). Returns the study.
+    A study that exists and is ready is loaded without a write (creating an
+    existing study would append a line to a journal file). Study creation is
+    atomic in every Optuna storage: the process that creates the study runs
+    ``setup`` and then sets the user attribute ``ready``; the others wait for it
+    (at most ``timeout`` seconds). When the creator died before it was ready,
+    ``repair(study)`` (if given) completes the setup and the study is marked
+    ready; without ``repair`` that is an error. Returns the study.
     """
     try:
-        study = optuna.create_study(storage=storage, study_name=name, direction="minimize")
-    except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(study_name=name, storage=storage)
-        deadline = time.monotonic() + timeout
-        while not study.user_attrs.get("ready"):
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"Study {name!r} exists but was never made ready (its creator died?). "
-                    f"Delete it (optuna.delete_study) or use another storage.") from None
-            time.sleep(0.05)
-        return study
-    setup(study)
-    study.set_user_attr("ready", True)
+    except KeyError:
+        try:
+            study = optuna.create_study(storage=storage, study_name=name, direction="minimize")
+        except optuna.exceptions.DuplicatedStudyError:
+            study = optuna.load_study(study_name=name, storage=storage)
+        else:
+            setup(study)
+            study.set_user_attr("ready", True)
+            return study
+    deadline = time.monotonic() + timeout
+    while not study.user_attrs.get("ready"):
+        if time.monotonic() > deadline:
+            if repair is not None:
+                repair(study)
+                study.set_user_attr("ready", True)
+                return study
+            raise TimeoutError(
+                f"Study {name!r} exists but was never made ready (its creator died?). "
+                f"Delete it (optuna.delete_study) or use another storage.")
+        time.sleep(0.05)
     return study
 
 

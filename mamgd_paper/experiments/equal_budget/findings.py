@@ -34,9 +34,8 @@ def equal_budget_comparison(table):
     wrong, total = summary.false_positives(table)
     lines += [f"A/A check over every row of the table (both targets): Adam (replicate) is "
               f"better or worse than Adam on {wrong} of {total} rows; the family has "
-              f"{int((table['optimizer'] != protocol.BASELINE).sum())} comparisons, so "
-              f"Benjamini-Hochberg at {protocol.ALPHA:g} allows that share of false "
-              "discoveries among the rejections.", ""]
+              f"{int((table['optimizer'] != protocol.BASELINE).sum())} comparisons, all "
+              f"corrected together (Holm, family-wise error rate {protocol.ALPHA:g}).", ""]
     edge = table.drop_duplicates(["problem", "optimizer"])
     edge = edge[edge["learning_rate_at_edge"] > 0]
     if len(edge):
@@ -58,7 +57,7 @@ def equal_budget_comparison(table):
                                      f"{_fmt(a['ci_high'])}]"),
                 "success (arm / Adam)": f"{m['success_rate']:.2f} / {a['success_rate']:.2f}",
                 "win score": f"{m['difference_vs_adam']:+.2f}",
-                "p (BH)": f"{m['p_adjusted']:.3g}",
+                "p (Holm)": f"{m['p_adjusted']:.3g}",
                 "verdict": m["verdict_vs_adam"],
             })
     if per:

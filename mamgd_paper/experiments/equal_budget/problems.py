@@ -93,7 +93,7 @@ class Config:
     """Everything that decides the results (hashed into the run's study names)."""
 
     seed: int = 0
-    function_studies: int = 10
+    function_studies: int = 14
     network_studies: int = 3
     function_trials: int = 16
     network_trials: int = 8
@@ -109,6 +109,10 @@ class Config:
     arms: tuple = protocol.ARMS
     quick: bool = False
     version: int = protocol.PROTOCOL_VERSION
+    #: The search ranges (protocol.LR_RANGE, K_RANGE) as text: part of the hash,
+    #: so a widened range gives new studies instead of the old results.
+    ranges: str = json.dumps({"learning_rate": protocol.LR_RANGE, "k": protocol.K_RANGE},
+                             sort_keys=True)
 
     def kind(self, problem):
         return get_problem(problem).kind
@@ -258,7 +262,7 @@ def config_frame(config):
                      f"{config.mnist_images or 'all'} training images, "
                      f"{config.epochs('mnist')} epochs"),
         ("statistics", f"per study a paired win score against Adam; exact sign-flip test over "
-                       f"studies; Benjamini-Hochberg over the family at {protocol.ALPHA:g}; "
+                       f"studies; Holm over the family at {protocol.ALPHA:g}; "
                        f"TOST margin {protocol.EQUIVALENCE_MARGIN:g}"),
     ]
     return pd.DataFrame(rows, columns=["item", "value"])

@@ -169,16 +169,42 @@ def open_run(config, storage):
     return study
 
 
+#: Seconds a worker waits for another to finish creating a study before it
+#: completes the study itself (the creator died half-way).
+CREATION_TIMEOUT = 30.0
+
+
+def add_missing(study, arm, points, user_attrs):
+    """Add the WAITING trials whose ``design`` index the study does not hold yet
+    (completing a study whose creator died half-way)."""
+    have = {t.user_attrs.get("design") for t in study.get_trials(deepcopy=False)}
+    missing = [i for i in range(len(points)) if user_attrs[i]["design"] not in have]
+    add_waiting(study, arm, [points[i] for i in missing], [user_attrs[i] for i in missing])
+
+
+def open_study_with_trials(storage, name, arm, points, user_attrs, labels):
+    """Create (once, whoever comes first) or load a study holding ``points`` as
+    WAITING trials (user attributes ``user_attrs``; study attributes ``labels``)."""
+    def setup(created):
+        for key, value in labels.items():
+            created.set_user_attr(key, value)
+        add_waiting(created, arm, points, user_attrs)
+
+    def repair(found):
+        for key, value in labels.items():
+            found.set_user_attr(key, value)
+        add_missing(found, arm, points, user_attrs)
+
+    return optuna_utils.create_once(storage, name, setup, timeout=CREATION_TIMEOUT,
+                                    repair=repair)
+
+
 def open_tuning_study(config, storage, problem, arm, study):
     """Create (once, whoever comes first) or load a tuning study with its design."""
-    def setup(created):
-        created.set_user_attr("problem", get_problem(problem).name)
-        created.set_user_attr("arm", arm)
-        created.set_user_attr("study", int(study))
-        points = design(config, problem, arm, study)
-        add_waiting(created, arm, points, [{"design": i} for i in range(len(points))])
-
-    return optuna_utils.create_once(storage, study_name(config, problem, arm, study), setup)
+    points = design(config, problem, arm, study)
+    labels = {"problem": get_problem(problem).name, "arm": arm, "study": int(study)}
+    return open_study_with_trials(storage, study_name(config, problem, arm, study), arm, points,
+                                  [{"design": i} for i in range(len(points))], labels)
 
 
 def best_trial(study):
@@ -213,28 +239,43 @@ def _dead_local(item_owner):
     return False
 
 
+def _orphaned(trial, now):
+    """A RUNNING trial that never got its owner: its worker died between the
+    WAITING -> RUNNING step and the next write, :data:`CREATION_TIMEOUT` ago."""
+    started = trial.datetime_start
+    return ("owner" not in trial.user_attrs and started is not None
+            and (now - started).total_seconds() > CREATION_TIMEOUT)
+
+
 def release_dead(study):
     """Fail and retry the trials of dead workers: Optuna's
-    :func:`~optuna.storages.fail_stale_trials` on a storage with heartbeats,
-    else RUNNING trials whose owner process on this machine is gone (failed,
-    then :func:`retry_callback`). Returns the
+    :func:`~optuna.storages.fail_stale_trials` on a storage with heartbeats; on
+    a journal file, RUNNING trials whose owner process on this machine is gone;
+    on both, trials orphaned between their claim and its first write
+    (:func:`_orphaned`). Retries are :func:`retry_callback`'s. Returns the
     numbers failed."""
+    import datetime
+
     storage = study._storage
+    before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
     if heartbeats(storage):
-        before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)
-        after = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
-        return sorted(after - before)
-    failed = []
     retry = retry_callback()
+    now = datetime.datetime.now()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if _dead_local(trial.user_attrs.get("owner", "")):
-            if storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
+        dead = _orphaned(trial, now) or (not heartbeats(storage)
+                                         and _dead_local(trial.user_attrs.get("owner", "")))
+        if dead:
+            try:
+                failed = storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                failed = False
+            if failed:
                 retry(study, storage.get_trial(trial._trial_id))
-                failed.append(trial.number)
-    return failed
+    after = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
+    return sorted(after - before)
 
 
 def claim(study, limit=None):
@@ -246,12 +287,15 @@ def claim(study, limit=None):
     taken = []
     me = owner()
     while limit is None or len(taken) < limit:
-        frozen = optuna_utils.claim_waiting(storage, study._study_id, me)
+        frozen = optuna_utils.claim_waiting(storage, study._study_id)
         if frozen is None:
             break
+        # heartbeat first, then owner: a worker killed in between leaves a trial
+        # that is stale (heartbeat) or orphaned (no owner), never one that looks alive
         if beats:
             storage.record_heartbeat(frozen._trial_id)
-        taken.append(frozen)
+        storage.set_trial_user_attr(frozen._trial_id, "owner", me)
+        taken.append(storage.get_trial(frozen._trial_id))
     return taken
 
 

@@ -66,7 +66,7 @@ def conditions(table):
                     f"{one(values(NETWORK, 'trials'))} trials, {one(values(NETWORK, 'seeds'))} "
                     f"re-run seeds per study, final test metric (diverged = failure)")
     text.append(f"exact sign-flip test over studies on the paired win score, "
-                f"Benjamini-Hochberg over all {int((table['optimizer'] != BASELINE).sum())} "
+                f"Holm over all {int((table['optimizer'] != BASELINE).sum())} "
                 f"comparisons at {protocol.ALPHA:g}, equivalence margin "
                 f"{protocol.EQUIVALENCE_MARGIN:g} (TOST)")
     return "; ".join(text)

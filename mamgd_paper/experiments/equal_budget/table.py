@@ -17,7 +17,7 @@
   which it is worse (units paired); ``difference_vs_adam`` is their mean,
   ``p_value`` the exact two-sided sign-flip test over studies,
   ``p_equivalence`` the TOST with margin ``EQUIVALENCE_MARGIN``; both are
-  adjusted by Benjamini-Hochberg over the whole family of rows
+  adjusted by Holm's step-down correction over the whole family of rows
   (``p_adjusted``, ``p_equivalence_adjusted``) and give ``verdict_vs_adam``.
 
 :func:`printable` formats it for the CSV, LaTeX and Markdown files (``inf``
@@ -117,8 +117,8 @@ def results_table(results):
                                min_p=stats.sign_flip_min_p(len(wins)))
                 rows.append(row)
     table = pd.DataFrame(rows)
-    table["p_adjusted"] = stats.benjamini_hochberg(table["p_value"].to_numpy(float))
-    table["p_equivalence_adjusted"] = stats.benjamini_hochberg(
+    table["p_adjusted"] = stats.holm(table["p_value"].to_numpy(float))
+    table["p_equivalence_adjusted"] = stats.holm(
         table["p_equivalence"].to_numpy(float))
     compared = table["optimizer"] != BASELINE
     table.loc[compared, "verdict_vs_adam"] = [

@@ -131,24 +131,17 @@ def _load(storage, name):
 
 
 def open_evaluation(config, storage, problem, arm, study, tuned):
-    """Create (once) or load the evaluation study of tuning study ``tuned``."""
-    from mamgd_paper.core import optuna_utils
-
-    def setup(created):
-        best = studies.best_trial(tuned)
-        created.set_user_attr("problem", get_problem(problem).name)
-        created.set_user_attr("arm", arm)
-        created.set_user_attr("study", int(study))
-        created.set_user_attr("best_design", int(best.user_attrs["design"]))
-        created.set_user_attr("best_value", float(best.value))
-        seeds = (config.rerun_seeds_of(study) if get_problem(problem).kind == NETWORK
-                 else [None])
-        attrs = [{"design": unit, "unit": unit, **({} if seed is None else {"seed": int(seed)})}
-                 for unit, seed in enumerate(seeds)]
-        studies.add_waiting(created, arm, [dict(best.params)] * len(seeds), attrs)
-
-    return optuna_utils.create_once(storage, studies.study_name(config, problem, arm, study,
-                                                                "eval"), setup)
+    """Create (once) or load the evaluation study of tuning study ``tuned``:
+    its best setting, once per re-run seed (networks) or once (functions)."""
+    best = studies.best_trial(tuned)
+    seeds = (config.rerun_seeds_of(study) if get_problem(problem).kind == NETWORK else [None])
+    attrs = [{"design": unit, "unit": unit, **({} if seed is None else {"seed": int(seed)})}
+             for unit, seed in enumerate(seeds)]
+    labels = {"problem": get_problem(problem).name, "arm": arm, "study": int(study),
+              "best_design": int(best.user_attrs["design"]), "best_value": float(best.value)}
+    return studies.open_study_with_trials(
+        storage, studies.study_name(config, problem, arm, study, "eval"), arm,
+        [dict(best.params)] * len(seeds), attrs, labels)
 
 
 def _stuck(study, expected):
