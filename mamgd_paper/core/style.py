@@ -38,7 +38,6 @@ LOOKS = {
     registry.ADAGRAD: Look("#2ca02c", "^"),
     registry.RMSPROP: Look("#ff7f0e", "D"),
     registry.SGD: Look("#9467bd", "v"),
-    registry.ADAM_REPLICATE: Look("#aec7e8", "s", ":"),
     # the ablation (notebook 09)
     registry.CODE: Look("#d62728"),
     registry.ALGORITHM6_LABEL: Look("#8c564b"),
@@ -55,13 +54,17 @@ LOOKS = {
     registry.NUMPY_MAMGD_ALGORITHM6: Look("#8c564b", "^"),
 }
 
+#: Looks of labels that are not optimizers of the registry: the equal-budget
+#: comparison's A/A arm (Adam tuned a second time) in a light Adam blue.
+EXTRA_LOOKS = {registry.ADAM_REPLICATE: Look("#aec7e8", "s", ":")}
+
 #: Colours for labels that are not in :data:`LOOKS` (stable per name).
 FALLBACK_COLORS = ("#7f7f7f", "#bcbd22", "#393b79", "#637939", "#8c6d31")
 
 
 def look(label):
     """``{"color", "marker"}`` of optimizer ``label`` (a stable fallback for others)."""
-    entry = LOOKS.get(label)
+    entry = LOOKS.get(label) or EXTRA_LOOKS.get(label)
     if entry is not None:
         return {"color": entry.color, "marker": entry.marker}
     index = sum(map(ord, str(label))) % len(FALLBACK_COLORS)
@@ -80,7 +83,7 @@ def marker(label):
 
 def dash(label):
     """The line style of ``label`` in figures that tell optimizers apart by dash."""
-    entry = LOOKS.get(label)
+    entry = LOOKS.get(label) or EXTRA_LOOKS.get(label)
     return entry.dash if entry is not None else "-"
 
 

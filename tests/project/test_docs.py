@@ -38,7 +38,7 @@ SECTIONS = {
     4: "Network experiments (Tables 7-11, Figures 7-11)",
     5: "From-scratch references",
     6: "Datasets offline",
-    7: "Equal-budget comparison (beyond the paper)",
+    7: "Equal-budget comparison (beyond the paper), protocol version 2",
 }
 
 #: Names that no file may use to cite the external notes (test code may read them).

@@ -39,6 +39,17 @@ def _step(ax, x, shares, label):
             lw=1.5, label=label)
 
 
+def _panel(ax, x, shares, arms, xlim, xlabel, title):
+    """One profile panel: a step curve per arm, shares from 0 to 1."""
+    for arm in arms:
+        _step(ax, x, shares[arm].to_numpy(), arm)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+
+
 def _legend(fig, axes):
     handles, names = axes[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="lower center", ncol=5, fontsize=8, frameon=False,
@@ -64,13 +75,9 @@ def performance_profile_figure(table, targets=protocol.TARGETS):
         top = max(1.0, float(finite.max()) * 1.05) if finite.size else 1.0
         taus = np.concatenate([[0.0], np.unique(finite), [top]])
         shares = statistics.performance_profile(costs, 10.0 ** taus)
-        for arm in arms:
-            _step(ax, taus, shares[arm].to_numpy(), arm)
-        ax.set_xlim(0, top)
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("log10 tau (steps relative to the fastest arm)")
-        ax.set_title(f"gap <= {target:g}: {len(costs)} test functions", fontsize=9)
-        ax.grid(alpha=0.3)
+        _panel(ax, taus, shares, arms, (0, top),
+               "log10 tau (steps relative to the fastest arm)",
+               f"gap <= {target:g}: {len(costs)} test functions")
     axes[0].set_ylabel("share of problems within tau of the best")
     _legend(fig, axes)
     return fig
@@ -85,15 +92,10 @@ def data_profile_figure(unit_steps, horizon):
     budgets = np.unique(np.round(np.geomspace(1, horizon, 200)))
     for ax, (target, steps) in zip(axes, unit_steps.items()):
         shares = statistics.data_profile(steps, budgets)
-        for arm in steps.columns:
-            _step(ax, budgets, shares[arm].to_numpy(), arm)
         ax.set_xscale("log")
         style.plain_log(ax, x=True, y=False)
-        ax.set_xlim(1, horizon)
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("budget kappa (steps)")
-        ax.set_title(f"gap <= {target:g}: {len(steps)} held-out runs", fontsize=9)
-        ax.grid(alpha=0.3)
+        _panel(ax, budgets, shares, steps.columns, (1, horizon), "budget kappa (steps)",
+               f"gap <= {target:g}: {len(steps)} held-out runs")
     axes[0].set_ylabel("share of runs that reached the target")
     _legend(fig, axes)
     return fig
