@@ -75,9 +75,11 @@ def performance_profile_figure(table, targets=protocol.TARGETS):
         top = max(1.0, float(finite.max()) * 1.05) if finite.size else 1.0
         taus = np.concatenate([[0.0], np.unique(finite), [top]])
         shares = statistics.performance_profile(costs, 10.0 ** taus)
+        used = shares.attrs.get("problems", len(costs))
         _panel(ax, taus, shares, arms, (0, top),
                "log10 tau (steps relative to the fastest arm)",
-               f"gap <= {target:g}: {len(costs)} test functions")
+               f"gap <= {target:g}: {used} of {len(costs)} test functions"
+               + ("" if used == len(costs) else " (on the others no arm reached it)"))
     axes[0].set_ylabel("share of problems within tau of the best")
     _legend(fig, axes)
     return fig
