@@ -9,8 +9,7 @@
   :func:`create_once` -- small operations on studies that several worker
   processes share.
 * :func:`fill_study` -- add trials to a study until it holds exactly N finished
-  ones, alone or together with other workers; :func:`run_waiting_trials` -- run
-  the study's enqueued (WAITING) trials.
+  ones, alone or together with other workers.
 
 The callers choose the sampler and its seeding (a function of the number of
 finished trials), so each keeps its own reproducibility rule.
@@ -32,7 +31,7 @@ from mamgd_paper.core import paths
 
 __all__ = ["FINISHED", "quiet_optuna", "default_storage", "open_storage", "open_rdb_storage",
            "finished_trials", "fail_running_trials", "claim_waiting", "create_once",
-           "fill_study", "run_waiting_trials"]
+           "fill_study"]
 
 #: The states a budget counts: completed and pruned trials.
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -291,22 +290,3 @@ def _fill_alone(study, objective, n_trials, sampler_for, distributions, before_t
         study.add_trial(mirror.get_trials(deepcopy=False)[-1])
 
 
-def run_waiting_trials(study, objective, *, worker=None, before_trial=None):
-    """Run the study's WAITING (enqueued) trials until none is left.
-
-    Each is taken with the atomic WAITING -> RUNNING transition
-    (:func:`claim_waiting`), so several workers may share the study and no
-    trial runs twice; nothing is sampled. ``objective``, ``worker`` and
-    ``before_trial`` as in :func:`fill_study`. Returns the study.
-    """
-    storage, study_id = study._storage, study._study_id
-    while True:
-        if before_trial is not None:
-            before_trial()
-        frozen = claim_waiting(storage, study_id)
-        if frozen is None:
-            return study
-        trial = optuna.trial.Trial(study, frozen._trial_id)
-        if worker is not None:
-            trial.set_user_attr("worker", int(worker))
-        _evaluate(study, trial, objective)

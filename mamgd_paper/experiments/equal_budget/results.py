@@ -64,7 +64,7 @@ def collect(config, storage):
                                        "design": t.user_attrs["design"],
                                        "learning_rate": t.params["learning_rate"],
                                        "k": t.params.get("k", np.nan), "value": t.value})
-                best = min(complete, key=lambda t: (t.value, t.user_attrs["design"]))
+                best = studies.best_trial(tuned)
                 evaluation = _load(storage, studies.study_name(config, problem, arm, r, "eval"))
                 units = _complete(evaluation)
                 expected = 1 if problem.kind == protocol.FUNCTION else config.rerun_seeds

@@ -123,13 +123,6 @@ def _unit_count(config, problem):
     return 1 if get_problem(problem).kind == FUNCTION else config.rerun_seeds
 
 
-def _load(storage, name):
-    try:
-        return optuna.load_study(study_name=name, storage=storage)
-    except KeyError:
-        return None
-
-
 def open_evaluation(config, storage, problem, arm, study, tuned):
     """Create (once) or load the evaluation study of tuning study ``tuned``:
     its best setting, once per re-run seed (networks) or once (functions)."""
@@ -144,7 +137,7 @@ def open_evaluation(config, storage, problem, arm, study, tuned):
         [dict(best.params)] * len(seeds), attrs, labels)
 
 
-def _stuck(study, expected):
+def _stuck(study):
     """A FAIL trial whose design index has no COMPLETE, WAITING or RUNNING copy."""
     trials = study.get_trials(deepcopy=False)
     alive = {t.user_attrs.get("design") for t in trials
@@ -195,7 +188,7 @@ class _Group:
         finished = 0
         for r, study in enumerate(self.tuning):
             if len(studies.complete_designs(study)) < config.trials(self.problem):
-                stuck = _stuck(study, config.trials(self.problem))
+                stuck = _stuck(study)
                 if stuck is not None:
                     raise RunFailed(_failure_message(study, stuck))
                 continue
@@ -208,7 +201,7 @@ class _Group:
             if len(studies.complete_designs(evaluation)) == units:
                 finished += 1
             else:
-                stuck = _stuck(evaluation, units)
+                stuck = _stuck(evaluation)
                 if stuck is not None and not claimed:
                     raise RunFailed(_failure_message(evaluation, stuck))
         if claimed:
