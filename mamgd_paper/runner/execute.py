@@ -28,6 +28,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from mamgd_paper.core import numerics
 from mamgd_paper.core.atomic import copy_file
 from mamgd_paper.core.paths import ROOT
 from mamgd_paper.runner import manifest
@@ -73,6 +74,8 @@ def execute(source, output, figures_dir, parameters=None, workdir=None, timeout=
         workdir: the kernel's working directory (default: the source's folder).
         timeout: per-cell timeout in seconds (``None``: no limit).
 
+    The kernel computes under :data:`mamgd_paper.core.numerics.ENVIRONMENT`
+    (the same bits on every x86-64 machine), whoever calls this.
     The executed notebook is made byte-stable
     (:func:`mamgd_paper.runner.scrub.make_stable`): the same source, parameters
     and results give the same bytes. Long cells report their progress through
@@ -111,6 +114,7 @@ def execute(source, output, figures_dir, parameters=None, workdir=None, timeout=
         replacements = {str(staging): os.path.relpath(figures_dir, workdir),
                         str(scratch): os.path.relpath(output.parent, workdir),
                         str(ROOT) + os.sep: ""}
+        os.environ.update(numerics.ENVIRONMENT)  # inherited by the kernel
         try:
             with quiet_stderr() as terminal, \
                     progress_shown(scratch / "progress.jsonl", output.stem, terminal):

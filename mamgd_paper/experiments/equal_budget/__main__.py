@@ -14,6 +14,7 @@ import argparse
 import sys
 from collections import Counter
 
+from mamgd_paper.core import numerics
 from mamgd_paper.experiments.equal_budget import parent, studies, workers
 from mamgd_paper.experiments.equal_budget.problems import QUICK, make_config
 
@@ -92,6 +93,8 @@ def _worker(args, storage):
 def main(argv=None):
     """Run the command line (see the module doc and ``--help``); returns the exit code."""
     args = _parser().parse_args(argv)
+    if args.command == "worker":
+        numerics.check("equal-budget worker")  # before anything is opened or written
     storage = studies.open_storage(studies.storage_argument(args.storage,
                                                             getattr(args, "quick", False)))
     if args.command == "worker":

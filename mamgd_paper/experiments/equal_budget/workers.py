@@ -6,7 +6,9 @@ study is created with its whole design enqueued, each evaluation study once
 its tuning study is complete. A worker (:func:`run_worker`; ``python -m
 mamgd_paper.experiments.equal_budget worker --storage URL`` on another
 machine) reads the run's configuration from the storage, checks that it has
-the data the run needs (else it stops at once and says what is missing),
+the data the run needs and NumPy's pinned floating-point code
+(:mod:`mamgd_paper.core.numerics`; else it stops at once and says what is
+missing),
 then goes through the (problem, arm) groups in a fixed order and, in each,
 
 1. fails and retries the trials of dead workers (Optuna heartbeats and
@@ -40,7 +42,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from mamgd_paper.core import paths
+from mamgd_paper.core import numerics, paths
 from mamgd_paper.experiments.equal_budget import parent, protocol, results, studies, tuning
 from mamgd_paper.experiments.equal_budget.problems import Config, get_problem
 from mamgd_paper.experiments.equal_budget.protocol import FUNCTION, NETWORK
@@ -246,6 +248,7 @@ def run_worker(storage, run_id=None, data_dir=None, threads=1, poll=0.5):
     number of batches this worker evaluated."""
     from threadpoolctl import threadpool_limits
 
+    numerics.check("equal-budget worker")
     storage = studies.open_storage(storage)
     config = find_run(storage, run_id)
     check_data(config, data_dir)
@@ -295,12 +298,12 @@ def run(config, storage=None, workers=2, data_dir=None, poll=0.5, describe="equa
     studies.open_run(config, store)
     check_data(config, data_dir)
     total = len(groups(config))
-    if workers == 0:
+    if workers == 0:  # in this process: it must compute what every worker computes
         run_worker(store, config.run_id, data_dir, threads=1, poll=poll)
         return results.collect(config, store)
     with tempfile.TemporaryDirectory(prefix="mamgd-equal-budget-") as logs:
         processes = []
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **numerics.ENVIRONMENT,
                    PYTHONPATH=os.pathsep.join(filter(None, [str(paths.ROOT),
                                                             os.environ.get("PYTHONPATH")])))
         env.pop("MAMGD_PROGRESS_FILE", None)

@@ -1,0 +1,66 @@
+"""The floating-point set-up every result is computed under (one definition).
+
+NumPy and TensorFlow choose their machine code by what the CPU can do, and on
+x86-64 machines with AVX-512 they take code that rounds some results
+differently in the last bit from what an AVX2 machine computes:
+
+* NumPy's float64 ``exp``, ``log``, ``log10`` and ``power`` (dispatch targets
+  ``X86_V4``, ``AVX512_ICL``, ``AVX512_SPR``): with them, 9,316 of 200,000
+  ``exp`` values differ from the C library's; without them, none.
+* TensorFlow switches its oneDNN kernels on by default on CPUs with AVX-512
+  VNNI or BF16 (and prints "oneDNN custom operations are on"); they sum in
+  another order than the Eigen kernels every other CPU runs.
+
+Network training and steps to a target are chaotic in those bits. Measured on
+an AVX-512 machine against outputs made on an AVX2 machine from the same
+commit: 166 of the 327 published files of ``make reproduce`` differed (3,330 of
+the 22,824 equal-budget trial values; Table 7's count of published numbers
+outside the seed band, 19 instead of 21). The pipeline therefore runs with
+:data:`ENVIRONMENT` (the Makefile exports it, so notebooks, workers and tests
+get it): NumPy without its AVX-512 targets, TensorFlow without oneDNN. Both
+are read when the library is imported. Machines without AVX-512 compute the
+same numbers with or without them.
+
+``python3 -m mamgd_paper.core.numerics NAME`` prints the value of ``NAME``
+(standard library only: the Makefile runs it with the system ``python3``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+#: NumPy's dispatch targets switched off (NumPy 2.x names): every AVX-512 level.
+NUMPY_DISABLED = ("X86_V4", "AVX512_ICL", "AVX512_SPR")
+#: The environment variables, and their values, that every result is computed under.
+ENVIRONMENT = {
+    "NPY_DISABLE_CPU_FEATURES": " ".join(NUMPY_DISABLED),
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+}
+
+
+def active_targets():
+    """The targets of :data:`NUMPY_DISABLED` that this process's NumPy uses."""
+    from numpy._core._multiarray_umath import __cpu_features__
+
+    return [name for name in NUMPY_DISABLED if __cpu_features__.get(name)]
+
+
+def assignments():
+    """``NAME='value' ...``: the set-up as shell assignments (for messages)."""
+    return " ".join(f"{name}='{value}'" for name, value in ENVIRONMENT.items())
+
+
+def check(who):
+    """Raise ``SystemExit`` naming the fix when NumPy runs its AVX-512 code here."""
+    active = active_targets()
+    if active:
+        raise SystemExit(
+            f"{who}: NumPy uses its {'/'.join(active)} code here, whose float64 exp, log and "
+            f"power round differently from other machines'. Start it with "
+            f"{assignments()} in the environment (the Makefile sets them).")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in ENVIRONMENT:
+        sys.exit(f"usage: python3 -m mamgd_paper.core.numerics {{{','.join(ENVIRONMENT)}}}")
+    print(ENVIRONMENT[sys.argv[1]])
