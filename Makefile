@@ -30,10 +30,11 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 export SOURCE_DATE_EPOCH := 0
-# The same bits on every x86-64 machine: NumPy's AVX-512 code and TensorFlow's
-# oneDNN kernels off (mamgd_paper/core/numerics.py says why and what it measured).
+# The same bits on every x86-64 machine: NumPy's AVX-512 code, TensorFlow's oneDNN
+# kernels and oneDNN's AVX-512 sgemm off (mamgd_paper/core/numerics.py says why and what it measured).
 export NPY_DISABLE_CPU_FEATURES := $(shell $(PYTHON) -m mamgd_paper.core.numerics NPY_DISABLE_CPU_FEATURES)
 export TF_ENABLE_ONEDNN_OPTS := $(shell $(PYTHON) -m mamgd_paper.core.numerics TF_ENABLE_ONEDNN_OPTS)
+export ONEDNN_MAX_CPU_ISA := $(shell $(PYTHON) -m mamgd_paper.core.numerics ONEDNN_MAX_CPU_ISA)
 
 # Tests and CI read the verified dataset copies from ../shared when present.
 ifeq ($(origin MAMGD_DATA_DIR), undefined)

@@ -9,7 +9,9 @@ differently in the last bit from what an AVX2 machine computes:
   ``exp`` values differ from the C library's; without them, none.
 * TensorFlow switches its oneDNN kernels on by default on CPUs with AVX-512
   VNNI or BF16 (and prints "oneDNN custom operations are on"); they sum in
-  another order than the Eigen kernels every other CPU runs.
+  another order than the Eigen kernels other CPUs run. Off, TensorFlow's
+  matrix products still call oneDNN's sgemm, which takes its AVX-512 kernel
+  unless ``ONEDNN_MAX_CPU_ISA`` caps it at AVX2.
 
 Network training and steps to a target are chaotic in those bits. Measured on
 an AVX-512 machine against outputs made on an AVX2 machine from the same
@@ -17,9 +19,10 @@ commit: 166 of the 327 published files of ``make reproduce`` differed (3,330 of
 the 22,824 equal-budget trial values; Table 7's count of published numbers
 outside the seed band, 19 instead of 21). The pipeline therefore runs with
 :data:`ENVIRONMENT` (the Makefile exports it, so notebooks, workers and tests
-get it): NumPy without its AVX-512 targets, TensorFlow without oneDNN. Both
-are read when the library is imported. Machines without AVX-512 compute the
-same numbers with or without them.
+get it): NumPy without its AVX-512 targets, TensorFlow without its oneDNN
+kernels and oneDNN's sgemm at most AVX2. They are read when the libraries are
+imported. Machines without AVX-512 compute the same numbers with or without
+them.
 
 ``python3 -m mamgd_paper.core.numerics NAME`` prints the value of ``NAME``
 (standard library only: the Makefile runs it with the system ``python3``).
@@ -35,6 +38,7 @@ NUMPY_DISABLED = ("X86_V4", "AVX512_ICL", "AVX512_SPR")
 ENVIRONMENT = {
     "NPY_DISABLE_CPU_FEATURES": " ".join(NUMPY_DISABLED),
     "TF_ENABLE_ONEDNN_OPTS": "0",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
 }
 
 
