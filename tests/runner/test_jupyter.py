@@ -199,13 +199,18 @@ def test_make_stable_replaces_paths_and_drops_noise():
                 "I0000 00:00:1795274205.900366    9349 cudart_stub.cc:31] Could not "
                 "find cuda drivers\n")),
             nbformat.v4.new_output("stream", name="stdout", text="wrote /scratch/x/outputs/a\n"),
+            # a print that arrived in a later flush of the same stream
+            nbformat.v4.new_output("stream", name="stdout", text="and b\n"),
+            nbformat.v4.new_output("display_data", data={"text/plain": "x"}),
+            nbformat.v4.new_output("stream", name="stdout", text="after\n"),
         ])])
     notebook.cells[0].metadata["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00"}
     scrub.make_stable(notebook, {"/scratch/x/outputs": "../figures"})
     cell = notebook.cells[0]
     assert cell["id"] == "cell-000" and "execution" not in cell.metadata
     assert cell["source"] == "figures_dir = '../figures'"
-    assert [o["text"] for o in cell["outputs"]] == ["real warning\n", "wrote ../figures/a\n"]
+    assert [o.get("text") for o in cell["outputs"]] == [
+        "real warning\n", "wrote ../figures/a\nand b\n", None, "after\n"]
 
 
 # --------------------------------------------------------------------------
