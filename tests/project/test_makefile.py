@@ -276,10 +276,10 @@ def test_scanner_on_the_project():
 def test_scanner_needs_only_the_standard_library(tmp_path):
     # the runner's modules and the pipeline modules they import at the top
     runner_imports = {"mamgd_paper.core.progress", "mamgd_paper.core.paths",
-                      "mamgd_paper.core.atomic"}
+                      "mamgd_paper.core.atomic", "mamgd_paper.core.numerics"}
     modules = ["mamgd_paper/__init__.py", "mamgd_paper/core/__init__.py",
                "mamgd_paper/core/progress.py", "mamgd_paper/core/paths.py",
-               "mamgd_paper/core/atomic.py"]
+               "mamgd_paper/core/atomic.py", "mamgd_paper/core/numerics.py"]
     modules += sorted(p.relative_to(ROOT).as_posix()
                       for p in (ROOT / "mamgd_paper" / "runner").glob("*.py"))
     assert "mamgd_paper/runner/deps.py" in modules
