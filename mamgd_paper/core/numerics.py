@@ -21,10 +21,12 @@ outside the seed band, 19 instead of 21); with this set-up 59 did, all of
 them the Keras runs of Tables 8 and 10 and the MNIST run of notebook 10 (and
 the counts computed from them), whose larger matrix products oneDNN blocks by
 the machine's caches as well as its instruction set. The pipeline runs with
-:data:`ENVIRONMENT` (the Makefile exports it, so notebooks, workers and tests
-get it): NumPy without its AVX-512 targets, TensorFlow without its oneDNN
-kernels and oneDNN's sgemm at most AVX2. They are read when the libraries are
-imported. Machines without AVX-512 compute the same numbers with or without
+:data:`ENVIRONMENT` (NumPy without its AVX-512 targets, TensorFlow without
+its oneDNN kernels, oneDNN's sgemm at most AVX2; read when the libraries are
+imported): the Makefile exports it (notebooks, workers and tests get it), the
+notebook runner sets it for its kernels, the equal-budget worker command
+starts itself again with it, and the worker API stops without it
+(:func:`check`). Machines without AVX-512 compute the same numbers with or without
 them.
 
 ``python3 -m mamgd_paper.core.numerics NAME`` prints the value of ``NAME``

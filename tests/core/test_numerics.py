@@ -3,7 +3,8 @@
 The reference is the C library: under the set-up NumPy's float64 exp, log,
 log10, power, sin and cos return what Python's ``math`` (the C library's libm)
 returns, bit for bit, as on machines without AVX-512. On a machine with
-AVX-512 NumPy without the set-up differs, and a worker started without it stops.
+AVX-512 NumPy without the set-up differs, the worker API stops without it, and
+the worker command starts itself again with it.
 """
 
 import math
@@ -60,19 +61,40 @@ def _unpinned_env():
 
 @pytest.mark.skipif(not os.path.exists("/proc/cpuinfo") or not _avx512_machine(),
                     reason="needs an x86-64 machine with AVX-512")
-def test_without_the_pin_numpy_differs_and_a_worker_stops(tmp_path):
+def test_without_the_set_up_numpy_differs_and_the_worker_api_stops(tmp_path):
     code = ("import math, numpy as np; x = np.random.default_rng(0).uniform(-20, 20, 20000); "
             "print(int((np.exp(x) != np.array([math.exp(v) for v in x])).sum()))")
     differ = subprocess.run([sys.executable, "-c", code], env=_unpinned_env(), text=True,
                             capture_output=True, check=True).stdout
     assert int(differ) > 0
-    worker = subprocess.run(
-        [sys.executable, "-m", "mamgd_paper.experiments.equal_budget", "worker",
-         "--storage", str(tmp_path / "run.journal")],
-        env=_unpinned_env(), text=True, capture_output=True, cwd=ROOT, timeout=300)
+    code = ("from mamgd_paper.experiments.equal_budget import workers; "
+            f"workers.run_worker({str(tmp_path / 'run.journal')!r})")
+    worker = subprocess.run([sys.executable, "-c", code], env=_unpinned_env(), text=True,
+                            capture_output=True, cwd=ROOT, timeout=300)
     assert worker.returncode != 0
     assert numerics.assignments() in worker.stderr
     assert "Traceback" not in worker.stderr
+    assert not (tmp_path / "run.journal").exists()
+
+
+def test_the_worker_command_starts_itself_again_under_the_set_up(monkeypatch, tmp_path):
+    from mamgd_paper.experiments.equal_budget import __main__ as cli
+
+    for name in numerics.ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    started = []
+
+    def execve(path, args, env):
+        started.append((path, args, env))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli.os, "execve", execve)
+    argv = ["worker", "--storage", str(tmp_path / "run.journal")]
+    with pytest.raises(SystemExit):
+        cli.main(argv)
+    (path, args, env), = started
+    assert path == sys.executable and args == [sys.executable, "-m", cli.MODULE, *argv]
+    assert all(env[name] == value for name, value in numerics.ENVIRONMENT.items())
     assert not (tmp_path / "run.journal").exists()
 
 

@@ -4,13 +4,16 @@ The command line of the equal-budget comparison (docs/protocol.md, section 7):
 
 * ``worker``: work on a run until it is finished (any number of workers, on
   any machine that reaches the storage; the configuration comes from the
-  storage); ``--new`` creates the run first, as the notebook does;
+  storage); ``--new`` creates the run first, as the notebook does. A worker
+  started without :data:`mamgd_paper.core.numerics.ENVIRONMENT` starts itself
+  again with it, so every machine computes the same bits;
 * ``status``: print a run's progress (finished groups, trials by state).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 
@@ -18,7 +21,8 @@ from mamgd_paper.core import numerics
 from mamgd_paper.experiments.equal_budget import parent, studies, workers
 from mamgd_paper.experiments.equal_budget.problems import QUICK, make_config
 
-PROG = "python -m mamgd_paper.experiments.equal_budget"
+MODULE = "mamgd_paper.experiments.equal_budget"
+PROG = f"python -m {MODULE}"
 
 
 def _status(storage, run_id=None):
@@ -92,9 +96,14 @@ def _worker(args, storage):
 
 def main(argv=None):
     """Run the command line (see the module doc and ``--help``); returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
-    if args.command == "worker":
-        numerics.check("equal-budget worker")  # before anything is opened or written
+    if args.command == "worker" and any(os.environ.get(name) != value
+                                        for name, value in numerics.ENVIRONMENT.items()):
+        # a worker computes under the run's floating-point set-up whoever starts it:
+        # start again with it (NumPy and TensorFlow read it when they are imported)
+        os.execve(sys.executable, [sys.executable, "-m", MODULE, *argv],
+                  {**os.environ, **numerics.ENVIRONMENT})
     storage = studies.open_storage(studies.storage_argument(args.storage,
                                                             getattr(args, "quick", False)))
     if args.command == "worker":
