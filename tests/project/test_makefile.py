@@ -479,3 +479,20 @@ def test_make_verify_passes_on_the_committed_files_and_names_an_edited_one(publi
     assert edited.returncode != 0
     assert "1 differ" in edited.stdout
     assert "  differs: figures/tables/table01.csv" in edited.stdout
+
+
+def test_make_tests_distribution_keeps_an_xdist_group_on_one_worker(tmp_path):
+    # the options of `make test`'s pytest line, on a probe whose four tests share a group
+    # (pytest 9.2 with pytest-xdist 3.8 spread them over both workers)
+    recipe = re.search(r"^test: .*\n\t\$\(PY\) -m pytest (.*)$", (ROOT / "Makefile").read_text(),
+                       re.M).group(1).split()
+    (tmp_path / "test_probe.py").write_text(
+        "import os, pytest\npytestmark = pytest.mark.xdist_group('probe')\n"
+        + "".join(f"def test_{i}():\n    print(os.environ['PYTEST_XDIST_WORKER'])\n"
+                  for i in range(4)))
+    out = subprocess.run([sys.executable, "-m", "pytest", *recipe, "-vv", "-p", "no:cacheprovider",
+                          "-o", "addopts=", "test_probe.py"], cwd=tmp_path, text=True,
+                         capture_output=True, timeout=120)
+    assert out.returncode == 0, out.stdout[-2000:]
+    workers = set(re.findall(r"^\[(gw\d+)\] .*PASSED", out.stdout, re.M))
+    assert len(workers) == 1, out.stdout[-2000:]
