@@ -354,3 +354,15 @@ def test_quick_notebook(tmp_path, monkeypatch):
     assert len(frame) == 3 * (2 * 3 + 1)
     assert set(frame["verdict_vs_adam"]) <= set(protocol.VERDICTS) | {""}
     assert set(frame.loc[frame["optimizer"] == "Adam", "verdict_vs_adam"]) == {""}
+
+
+def test_worker_command_on_a_storage_without_a_run_says_so(tmp_path, capsys):
+    from mamgd_paper.experiments.equal_budget import __main__ as cli
+
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["worker", "--storage", str(tmp_path / "empty.journal")])
+    message = str(stop.value.code)
+    assert "holds no equal-budget run" in message and "worker --new" in message
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["status", "--storage", str(tmp_path / "empty.journal"), "--run", "nope"])
+    assert "No equal-budget run 'nope'" in str(stop.value.code)

@@ -106,10 +106,13 @@ def main(argv=None):
                   {**os.environ, **numerics.ENVIRONMENT})
     storage = studies.open_storage(studies.storage_argument(args.storage,
                                                             getattr(args, "quick", False)))
-    if args.command == "worker":
-        _worker(args, storage)
-        return 0
-    _status(storage, args.run)
+    try:
+        if args.command == "worker":
+            _worker(args, storage)
+        else:
+            _status(storage, args.run)
+    except workers.RunNotFound as error:
+        raise SystemExit(f"{PROG} {args.command}: {error}") from None
     return 0
 
 

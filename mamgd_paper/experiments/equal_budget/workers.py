@@ -55,6 +55,13 @@ class RunFailed(RuntimeError):
     """A trial of the run failed and used up its retries (the message names it)."""
 
 
+class RunNotFound(LookupError):
+    """The storage holds no such run, or several and none was named."""
+
+    def __str__(self):
+        return str(self.args[0])
+
+
 def groups(config):
     """The run's (problem, arm) groups in the order workers visit them: the
     networks first (the longest), then the functions, higher dimensions first."""
@@ -72,15 +79,18 @@ def find_run(storage, run_id=None):
     if run_id is None:
         names = [name for name in optuna.study.get_all_study_names(storage)
                  if name.startswith(protocol.STUDY_PREFIX + "/") and name.count("/") == 1]
-        if len(names) != 1:
-            raise ValueError(f"The storage holds {len(names)} equal-budget runs "
-                             f"({[n.split('/')[1] for n in names]}); pass --run RUN_ID.")
+        if not names:
+            raise RunNotFound(f"The storage holds no equal-budget run; start one with the "
+                              f"notebook or `python -m {WORKER_MODULE} worker --new ...`.")
+        if len(names) > 1:
+            raise RunNotFound(f"The storage holds {len(names)} equal-budget runs "
+                              f"({[n.split('/')[1] for n in names]}); pass --run RUN_ID.")
         run_id = names[0].split("/", 1)[1]
     try:
         study = optuna.load_study(study_name=studies.run_name(run_id), storage=storage)
     except KeyError:
-        raise KeyError(f"No equal-budget run {run_id!r} in this storage; start it with the "
-                       f"notebook or `python -m {WORKER_MODULE} worker --new ...`.") from None
+        raise RunNotFound(f"No equal-budget run {run_id!r} in this storage; start it with the "
+                          f"notebook or `python -m {WORKER_MODULE} worker --new ...`.") from None
     return Config.from_json(study.user_attrs["config"])
 
 
