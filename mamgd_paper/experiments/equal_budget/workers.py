@@ -313,7 +313,7 @@ def run(config, storage=None, workers=2, data_dir=None, poll=0.5, describe="equa
         return results.collect(config, store)
     with tempfile.TemporaryDirectory(prefix="mamgd-equal-budget-") as logs:
         processes = []
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **numerics.ENVIRONMENT,
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
                    PYTHONPATH=os.pathsep.join(filter(None, [str(paths.ROOT),
                                                             os.environ.get("PYTHONPATH")])))
         env.pop("MAMGD_PROGRESS_FILE", None)
