@@ -23,4 +23,13 @@ It runs from a checkout of the repository (``make`` puts the checkout on the
 environment's path); the experiments' protocol is ``docs/protocol.md``. The
 library itself (:mod:`mamgd`) needs only keras and numpy and is distributed
 alone.
+
+Keras runs on its JAX backend here unless ``KERAS_BACKEND`` says otherwise:
+the networks are trained by :mod:`mamgd_paper.engine` (Keras's stateless API
+under ``jax.jit``). The one TensorFlow run is the engine's reference
+(:mod:`mamgd_paper.engine.keras_reference`).
 """
+
+import os as _os
+
+_os.environ.setdefault("KERAS_BACKEND", "jax")

@@ -60,7 +60,7 @@ from mamgd_paper.core.artifacts import png_dpi, save_figure, show_table, write_t
 from mamgd_paper.core.formatting import significant
 from mamgd_paper.experiments.ablation import (ablation, differences, figures, k_range,
                                               network_runs, warmup)
-from mamgd_paper.experiments.networks import cache, tasks
+from mamgd_paper.experiments.networks import tasks
 from mamgd_paper.paper import registry
 
 figures_dir = parameters.standard("09_curvature_ablation", quick, seed, seeds, data_dir,
@@ -250,9 +250,8 @@ save_figure(fig, figures_dir, ablation.K_SPECIFICITY_STEM, dpi=dpi)
 # epoch, a data subset and four optimizers.
 
 # %%
-histories, notes = network_runs.run_tables(
-    network_tables, seed, seeds, quick, data_dir=data_dir,
-    cache_dir=cache.HISTORY_CACHE)  # runs shared with notebooks 04 and 08
+histories, notes = network_runs.run_tables(network_tables, seed, seeds, quick,
+                                           data_dir=data_dir)
 print("\n".join(notes))
 
 # %%

@@ -31,7 +31,6 @@ seed = 0  # first seed: the seeds are seed, seed + 1, ..., seed + seeds - 1
 seeds = 5  # number of seeds
 figures_dir = None  # figures here, tables in figures_dir/tables; None: build/interactive/<table>/ (make passes figures/)
 data_dir = None  # dataset folder (default: $MAMGD_DATA_DIR, else data/); Table 7 generates its data
-verbose = None  # None: progress bars in Jupyter, quiet under Papermill; or 0/1/2
 
 # %%
 from pathlib import Path
@@ -40,12 +39,11 @@ from IPython.display import Markdown, display
 
 from mamgd_paper.core import parameters
 from mamgd_paper.core.artifacts import display_figures
-from mamgd_paper.experiments.networks import cache, describe, outputs, tasks, training, verdicts
+from mamgd_paper.experiments.networks import describe, outputs, tasks, training, verdicts
 from mamgd_paper.experiments.networks import figures as network_figures
 from mamgd_paper.paper.published import paper_table
 
 parameters.choice("table", table, sorted(tasks.TASKS))
-parameters.choice("verbose", verbose, (None, 0, 1, 2))
 task = tasks.TASKS[table]
 figures_dir = parameters.standard(task.stem, quick, seed, seeds, data_dir, figures_dir)
 paper = paper_table(task.table)
@@ -60,9 +58,7 @@ describe.protocol_frame(task)
 
 # %%
 result = training.run_experiment(task, seeds=seeds, first_seed=seed, quick=quick,
-                                 data_dir=data_dir, verbose=verbose,
-                                 allow_missing=task.allow_missing,
-                                 cache_dir=cache.HISTORY_CACHE)
+                                 data_dir=data_dir, allow_missing=task.allow_missing)
 written = outputs.write_outputs(result, figures_dir)
 if result.ran:
     print(outputs.status_line(result), "Split sizes:", result.sizes)

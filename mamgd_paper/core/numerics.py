@@ -7,6 +7,10 @@ differently in the last bit from what an AVX2 machine computes:
 * NumPy's float64 ``exp``, ``log``, ``log10`` and ``power`` (dispatch targets
   ``X86_V4``, ``AVX512_ICL``, ``AVX512_SPR``): with them, 9,316 of 200,000
   ``exp`` values differ from the C library's; without them, none.
+* XLA (the training engine's compiler, :mod:`mamgd_paper.engine`) picks its
+  CPU vector instructions by what the machine offers, and Eigen's matrix
+  products inside it block their sums by the number of threads: capped at
+  AVX2 and run on one thread, they compute the same bits everywhere.
 * TensorFlow switches its oneDNN kernels on by default on CPUs with AVX-512
   VNNI or BF16 (and prints "oneDNN custom operations are on"); they sum in
   another order than the Eigen kernels other CPUs run. Off, TensorFlow's
@@ -44,6 +48,7 @@ ENVIRONMENT = {
     "NPY_DISABLE_CPU_FEATURES": " ".join(NUMPY_DISABLED),
     "TF_ENABLE_ONEDNN_OPTS": "0",
     "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "XLA_FLAGS": "--xla_cpu_max_isa=AVX2 --xla_cpu_multi_thread_eigen=false",
 }
 
 

@@ -25,7 +25,7 @@ NETWORK_CONFIGS = (registry.CODE, registry.ALGORITHM6_LABEL, registry.ADAEXP, re
 
 
 def network_ablation(table=7, seeds=(0,), configs=NETWORK_CONFIGS, epochs=None,
-                     quick=False, data_dir=None, data=None, verbose=0, cache_dir=None):
+                     quick=False, data_dir=None, data=None):
     """Train the ablation's optimizers on one of the paper's network tasks.
 
     Uses :mod:`mamgd_paper.experiments.networks` (the same models, data, batches, initial weights
@@ -33,9 +33,6 @@ def network_ablation(table=7, seeds=(0,), configs=NETWORK_CONFIGS, epochs=None,
     info)``: the long history (``table, seed, optimizer, epoch`` + the task's
     columns) and a dict with the task, epochs, k, sizes and seconds; history is
     ``None`` and ``info["reason"]`` set when the data are not available.
-    ``cache_dir``: finished runs to reuse
-    (:func:`mamgd_paper.experiments.networks.training.train_seeds`;
-    the network notebooks' MAMGD and Adam runs have the same keys).
     """
     task = tasks.TASKS[int(table)]
     epochs = (min(task.epochs, tasks.QUICK_EPOCHS) if quick else task.epochs) \
@@ -53,8 +50,7 @@ def network_ablation(table=7, seeds=(0,), configs=NETWORK_CONFIGS, epochs=None,
                                             ("k", task.k)))
              for label in configs]
     history, info["seconds"] = training.train_seeds(task, data, specs, [int(s) for s in seeds],
-                                                    epochs, verbose=verbose,
-                                                    cache_dir=cache_dir)
+                                                    epochs)
     history.insert(0, "table", task.table)
     return history, info
 
@@ -109,7 +105,7 @@ def run_plan(tables, seed=0, seeds=5, quick=False):
     return tables, list(range(int(seed), int(seed) + int(seeds))), NETWORK_CONFIGS, None
 
 
-def run_tables(tables, seed=0, seeds=5, quick=False, data_dir=None, cache_dir=None):
+def run_tables(tables, seed=0, seeds=5, quick=False, data_dir=None):
     """:func:`network_ablation` on every task of :func:`run_plan`.
 
     Returns ``(histories, notes)``: the history of every task that ran, and
@@ -120,8 +116,7 @@ def run_tables(tables, seed=0, seeds=5, quick=False, data_dir=None, cache_dir=No
     histories, notes = [], []
     for table in run:
         history, info = network_ablation(table, seeds=seed_list, configs=configs,
-                                         epochs=epochs, quick=quick, data_dir=data_dir,
-                                         cache_dir=cache_dir)
+                                         epochs=epochs, quick=quick, data_dir=data_dir)
         if history is None:
             notes.append(f"Table {table} task not run: {info['reason']}")
             continue

@@ -1,0 +1,270 @@
+"""Train a batch of Keras models at once: one compiled program per optimizer class.
+
+:func:`train` takes a task (the paper's Keras model, loss, metrics, epochs and
+batch size, :class:`mamgd_paper.experiments.networks.tasks.Task`), its data
+and a list of :class:`Run` (seed, optimizer, learning rate, ``k``, other
+options). Runs of the same optimizer class and options form a group; each group
+is one ``jax.jit`` program that ``jax.vmap`` s one model's whole training run
+(``lax.scan`` over epochs and, inside, over batches) over the group's models,
+chunked by :data:`CHUNK` models. Learning rate and ``k`` differ per model
+inside one program: the learning rate is the optimizer's own variable, ``k``
+is traced in place of the optimizer's ``k`` attribute while the program is
+compiled (:func:`_hyperparameters`), so no value compiles a program of its own.
+
+The model is the task's ``keras.Sequential`` run with ``model.stateless_call``,
+the update the library's (or Keras's) optimizer class run with
+``optimizer.stateless_apply``. For one model the semantics are those of
+``model.fit``:
+
+* seed ``s``: ``keras.utils.set_random_seed(s)`` before the model is built
+  (its initial weights), and a new permutation of the training rows every
+  epoch from ``numpy.random.default_rng([s, epoch])`` (:func:`batch_orders`);
+  every optimizer of a seed starts from the same weights and sees the same
+  batches;
+* a last, smaller batch when the batch size does not divide the rows (padded
+  to the batch size with weight 0, so its mean is over its real rows);
+* per-epoch training loss and metrics averaged over the epoch's batches
+  weighted by their sizes (Keras's ``Mean`` trackers), from the predictions
+  each batch was trained on; validation and test loss and metrics on the whole
+  split after every epoch.
+
+Multi-hot inputs (Reuters, IMDB) are never materialised: the first Dense layer
+is computed from each row's word indices (:mod:`mamgd_paper.engine.inputs`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mamgd_paper.engine.backend import use_jax
+from mamgd_paper.engine.inputs import SparseRows, engine_inputs, multi_hot_matmul
+
+#: Models per compiled call, by table. XLA compiles a batch of 1-5 models
+#: differently from one of 7 or more (it vectorises across models), which
+#: changes the last bits of a run; so every call trains exactly this many
+#: models (a short last chunk is padded with copies of its last run, whose
+#: results are dropped), and a run's result depends on its own configuration
+#: only, never on the other runs of the call. MNIST's matrix products gain
+#: nothing from batching: its chunk is small, so padding costs little.
+CHUNK = {7: 20, 8: 5, 9: 20, 10: 20, 11: 20}
+#: The hyperparameters that may differ between the models of one group.
+VARYING = ("learning_rate", "k")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One model to train: its seed and optimizer configuration.
+
+    ``optimizer`` is a label of :mod:`mamgd_paper.paper.registry`;
+    ``learning_rate`` and ``k`` may differ between runs of one compiled batch
+    (``k`` is ``None`` for optimizers without a decay); ``options`` are other
+    constructor arguments as ``(name, value)`` pairs (fixed within a batch).
+    """
+
+    seed: int
+    optimizer: str
+    learning_rate: float
+    k: float | None = None
+    options: tuple = ()
+
+    @property
+    def group(self):
+        return (self.optimizer, self.k is None, self.options)
+
+
+def batch_orders(seed, epochs, n):
+    """The training rows' order in every epoch of seed ``seed``: (epochs, n) int32."""
+    return np.stack([np.random.default_rng([int(seed), epoch]).permutation(n)
+                     for epoch in range(int(epochs))]).astype(np.int32)
+
+
+def _steps(order, batch_size):
+    """An epoch's order cut into batches: (steps, batch) indices and weights."""
+    n = order.shape[-1]
+    steps = math.ceil(n / batch_size)
+    pad = steps * batch_size - n
+    indices = np.concatenate([order, np.zeros(order.shape[:-1] + (pad,), order.dtype)], -1)
+    weights = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)])
+    return (indices.reshape(order.shape[:-1] + (steps, batch_size)),
+            weights.reshape(steps, batch_size))
+
+
+def metric_function(name, loss):
+    """The per-sample function of a compiled metric name (what Keras resolves it to)."""
+    import keras
+
+    if name == "accuracy":
+        return (keras.metrics.binary_accuracy if loss == "binary_crossentropy"
+                else keras.metrics.categorical_accuracy)
+    if name == "mae":
+        return keras.losses.mean_absolute_error
+    raise ValueError(f"The engine knows the metrics 'accuracy' and 'mae', not {name!r}.")
+
+
+@contextlib.contextmanager
+def _hyperparameters(optimizer, values):
+    """Trace ``values`` (name -> traced scalar) in place of the optimizer's attributes."""
+    saved = {name: getattr(optimizer, name) for name in values}
+    try:
+        for name, value in values.items():
+            setattr(optimizer, name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(optimizer, name, value)
+
+
+class _Program:
+    """The compiled training of one group's models (one optimizer class and options)."""
+
+    def __init__(self, task, optimizer, epochs, n_train, has_test, sparse):
+        import jax
+        import jax.numpy as jnp
+        import keras
+
+        self.task, self.epochs, self.sparse = task, int(epochs), sparse
+        self.model = task.build_model()
+        self.optimizer = optimizer
+        self.optimizer.build(self.model.trainable_variables)
+        self.loss = keras.losses.get(task.loss)
+        self.metrics = [metric_function(m, task.loss) for m in task.metrics]
+        learning_rate = getattr(optimizer, "_learning_rate", None)
+        self.lr_index = next((i for i, v in enumerate(optimizer.variables)
+                              if v is learning_rate), None)
+        if self.lr_index is None:
+            raise ValueError(f"{type(optimizer).__name__} keeps no learning-rate variable.")
+        layers = self.model.layers
+        trainable = self.model.trainable_variables
+        non_trainable = [v.value for v in self.model.non_trainable_variables]
+
+        def forward(weights, x):
+            if not sparse:
+                return self.model.stateless_call(weights, non_trainable, x, training=True)[0]
+            indices, mask = x
+            with keras.StatelessScope(state_mapping=list(zip(trainable, weights))):
+                first = layers[0]
+                h = first.activation(multi_hot_matmul(indices, mask, first.kernel.value)
+                                     + first.bias.value)
+                for layer in layers[1:]:
+                    h = layer(h, training=True)
+            return h
+
+        def rows(x, index):
+            return (x[0][index], x[1][index]) if sparse else x[index]
+
+        def scores(y, prediction, weight):
+            values = [self.loss(y, prediction)] + [m(y, prediction) for m in self.metrics]
+            return jnp.stack([jnp.sum(v * weight) for v in values])
+
+        def evaluate(weights, x, y):
+            prediction = forward(weights, x)
+            return scores(y, prediction, jnp.ones(y.shape[0], prediction.dtype)) / y.shape[0]
+
+        def one_model(weights, opt_vars, k, indices, step_weights, train, held_out):
+            x_train, y_train = train
+
+            def step(state, batch):
+                weights, opt_vars = state
+                index, weight = batch
+                xb, yb = rows(x_train, index), y_train[index]
+
+                def objective(w):
+                    prediction = forward(w, xb)
+                    per_sample = self.loss(yb, prediction)
+                    return jnp.sum(per_sample * weight) / jnp.sum(weight), prediction
+
+                (_, prediction), grads = jax.value_and_grad(objective, has_aux=True)(weights)
+                weights, opt_vars = self.optimizer.stateless_apply(opt_vars, grads, weights)
+                return (weights, opt_vars), scores(yb, prediction, weight)
+
+            def epoch(state, epoch_indices):
+                state, sums = jax.lax.scan(step, state, (epoch_indices, step_weights))
+                record = [sums.sum(0) / n_train]
+                record += [evaluate(state[0], x, y) for x, y in held_out]
+                return state, jnp.concatenate(record)
+
+            values = {} if k is None else {"k": k}
+            with _hyperparameters(self.optimizer, values):
+                _, history = jax.lax.scan(epoch, (weights, opt_vars), indices)
+            return history
+
+        self._run = jax.jit(jax.vmap(one_model, in_axes=(0, 0, 0, 0, None, None, None)))
+
+    def initial_state(self, runs):
+        """Stacked initial weights (per seed) and optimizer variables (per learning rate)."""
+        import keras
+
+        weights, opt_vars = [], []
+        base = [np.asarray(v.value) for v in self.optimizer.variables]
+        for run in runs:
+            keras.utils.set_random_seed(int(run.seed))
+            model = self.task.build_model()
+            weights.append([np.asarray(v.value) for v in model.trainable_variables])
+            values = list(base)
+            values[self.lr_index] = np.asarray(run.learning_rate, base[self.lr_index].dtype)
+            opt_vars.append(values)
+        stack = lambda lists: [np.stack(column) for column in zip(*lists)]  # noqa: E731
+        return stack(weights), stack(opt_vars)
+
+    def __call__(self, runs, step_weights, train, held_out, chunk):
+        real = len(runs)
+        runs = list(runs) + [runs[-1]] * (chunk - real)
+        weights, opt_vars = self.initial_state(runs)
+        k = None if runs[0].k is None else np.asarray([r.k for r in runs], np.float32)
+        indices = np.stack([_steps(batch_orders(r.seed, self.epochs, len(train[1])),
+                                   self.task.batch_size)[0] for r in runs])
+        return np.asarray(self._run(weights, opt_vars, k, indices, step_weights,
+                                    train, held_out))[:real]
+
+
+def _arrays(split):
+    x = engine_inputs(split.x)
+    if isinstance(x, SparseRows):
+        x = (x.indices, x.mask)
+    return x, np.asarray(split.y, dtype=np.float32)
+
+
+def train(task, data, runs, epochs=None, chunk=None):
+    """Train every run of ``runs`` on ``data``; returns the long history.
+
+    One row per run and epoch: ``run`` (the index into ``runs``), ``epoch``
+    (1-based) and :meth:`Task.columns` (training loss and metrics, ``val_*``
+    and, when ``data.test`` exists, ``test_*``). ``chunk``: models per
+    compiled call (default :data:`CHUNK` of the task's table).
+    """
+    use_jax()
+    from mamgd_paper.paper import registry
+
+    runs = list(runs)
+    chunk = CHUNK[task.table] if chunk is None else int(chunk)
+    epochs = task.epochs if epochs is None else int(epochs)
+    sparse = not isinstance(engine_inputs(data.train.x[:1]), np.ndarray)
+    train_arrays = _arrays(data.train)
+    held_out = [_arrays(data.validation)] + ([_arrays(data.test)] if data.test else [])
+    n_train = len(data.train)
+    step_weights = _steps(np.arange(n_train, dtype=np.int32), task.batch_size)[1]
+    columns = task.columns(with_test=data.test is not None)
+    groups = {}
+    for index, run in enumerate(runs):
+        groups.setdefault(run.group, []).append(index)
+    frames = []
+    for members in groups.values():
+        first = runs[members[0]]
+        optimizer = registry.keras_optimizer(first.optimizer, first.learning_rate, first.k,
+                                             **dict(first.options))
+        program = _Program(task, optimizer, epochs, n_train, data.test is not None, sparse)
+        for start in range(0, len(members), chunk):
+            part = members[start:start + chunk]
+            history = program([runs[i] for i in part], step_weights, train_arrays, held_out,
+                              chunk)
+            for index, curve in zip(part, history):
+                frame = pd.DataFrame(curve.astype(np.float64), columns=columns)
+                frame.insert(0, "epoch", np.arange(1, epochs + 1))
+                frame.insert(0, "run", index)
+                frames.append(frame)
+    return pd.concat(frames).sort_values(["run", "epoch"], kind="stable").reset_index(drop=True)
