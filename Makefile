@@ -8,10 +8,12 @@
 #   make dashboard       optuna-dashboard on the k-search studies (data/studies.journal)
 #   make equal-budget    notebook 11: equal tuning budget (WORKERS=2, STORAGE=journal or URL)
 #   make functions       Tables 1-6 / Figures 1-6, k search, trajectories
-#   make networks        Tables 7-11 / Figures 7-11 (seeds: SEEDS=5)
+#   make networks        Tables 7-11 / Figures 7-11 (seeds: SEEDS=n, default each task's own)
 #   make report          figures/tables/paper_vs_reproduced.csv and figures/REPORT.md
 #   make data            fill data/ (or $MAMGD_DATA_DIR) with the Keras datasets
-#   make benchmark       optimizer speed against Adam (ratios)
+#   make benchmark       optimizer speed against Adam, the engine against Keras fit (ratios)
+#   make keras-reference the engine's reference: Keras fit on TensorFlow, 20 seeds of
+#                        Tables 7, 8, 10, 11 (about an hour; figures/reference/)
 #   make test-torch      also install PyTorch (CPU) and run the backend tests on it
 #   QUICK=1 make ...     smoke run into build/quick/ (committed outputs untouched)
 
@@ -23,7 +25,7 @@ STAMP := $(VENV)/.installed-stamp
 # QUICK and SEEDS change results: the notebooks they affect rerun when they change.
 # WORKERS and STORAGE change only how notebook 11's studies are filled, not its results.
 QUICK ?= 0
-SEEDS ?= 5
+SEEDS ?=
 WORKERS ?= 2
 STORAGE ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 3
@@ -35,6 +37,7 @@ export SOURCE_DATE_EPOCH := 0
 export NPY_DISABLE_CPU_FEATURES := $(shell $(PYTHON) -m mamgd_paper.core.numerics NPY_DISABLE_CPU_FEATURES)
 export TF_ENABLE_ONEDNN_OPTS := $(shell $(PYTHON) -m mamgd_paper.core.numerics TF_ENABLE_ONEDNN_OPTS)
 export ONEDNN_MAX_CPU_ISA := $(shell $(PYTHON) -m mamgd_paper.core.numerics ONEDNN_MAX_CPU_ISA)
+export XLA_FLAGS := $(shell $(PYTHON) -m mamgd_paper.core.numerics XLA_FLAGS)
 
 # Tests and CI read the verified dataset copies from ../shared when present.
 ifeq ($(origin MAMGD_DATA_DIR), undefined)
@@ -95,7 +98,7 @@ K_SENSITIVITY := $(FIGURES)/tables/k_sensitivity.csv
 NOTEBOOK_DEPS := build/notebook-deps.mk
 
 .PHONY: all notebooks verify manifest test test-torch venv pipeline-path reproduce run-times functions networks report data \
-	benchmark lock clean-quick help lab site dashboard equal-budget
+	benchmark lock clean-quick help lab site dashboard equal-budget keras-reference
 .DELETE_ON_ERROR:
 
 help:
@@ -156,14 +159,14 @@ endef
 SEEDS_NOTEBOOKS := $(NETWORK_NOTEBOOKS) 09_curvature_ablation 10_from_scratch
 
 # Goals that run no notebook neither read nor make it.
-ifneq ($(filter-out help test test-torch venv pipeline-path report data benchmark lock clean-quick lab site dashboard run-times verify manifest,$(or $(MAKECMDGOALS),help)),)
+ifneq ($(filter-out help test test-torch venv pipeline-path report data benchmark lock clean-quick lab site dashboard run-times verify manifest keras-reference,$(or $(MAKECMDGOALS),help)),)
 include $(NOTEBOOK_DEPS)
-$(call parameter_stamp,seeds,$(SEEDS),5)
+$(call parameter_stamp,seeds,$(SEEDS),)
 $(SEEDS_NOTEBOOKS:%=$(EXECUTED)/%.ipynb): $(PARAMETER_STAMPS)/seeds
 endif
 
 RUN_NOTEBOOK = $(PY) -m mamgd_paper.runner $< $@ --figures-dir $(FIGURES) \
-	-p quick $(QUICK_PARAM) -p seeds $(SEEDS)
+	-p quick $(QUICK_PARAM) $(if $(SEEDS),-p seeds $(SEEDS),)
 
 $(EXECUTED)/%.ipynb: notebooks/%.py | $(STAMP)
 	$(RUN_NOTEBOOK)
@@ -234,6 +237,12 @@ benchmark: $(STAMP)
 	$(PY) -m mamgd_paper.runner.quiet benchmarks/functions_walltime.py
 	$(PY) -m mamgd_paper.runner.quiet benchmarks/networks_walltime.py
 	$(PY) -m mamgd_paper.runner.quiet benchmarks/equal_budget_batched.py
+
+# The committed reference the engine is compared with (make report): Keras fit on
+# TensorFlow, one model at a time; resumes from build/keras-reference/.
+keras-reference: $(STAMP)
+	KERAS_BACKEND=tensorflow $(PY) -m mamgd_paper.engine.keras_reference \
+		$(if $(MAMGD_DATA_DIR),--data-dir $(MAMGD_DATA_DIR),)
 
 lock: $(STAMP)
 	{ sed -n '1,3p' requirements.lock; $(PY) -m pip freeze --exclude-editable | grep -v '^mamgd'; } > requirements.lock.new

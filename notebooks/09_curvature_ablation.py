@@ -44,7 +44,7 @@
 # %% tags=["parameters"]
 quick = False
 seed = 0
-seeds = 5
+seeds = None  # number of network seeds; None: 20
 figures_dir = None  # None: build/interactive/09_curvature_ablation/ (a hand run never touches figures/); make passes figures/
 data_dir = None
 # Where notebook 02's k-sensitivity table is read from (full runs need it).
@@ -66,6 +66,7 @@ from mamgd_paper.paper import registry
 figures_dir = parameters.standard("09_curvature_ablation", quick, seed, seeds, data_dir,
                                   figures_dir)
 parameters.subset("network_tables", network_tables, sorted(tasks.TASKS))
+seeds = 20 if seeds is None else seeds
 tables = figures_dir / "tables"
 dpi = png_dpi(quick)  # PNG resolution (quick runs: smaller, faster)
 pd.set_option("display.width", 160)

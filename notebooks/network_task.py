@@ -28,7 +28,7 @@
 table = 8  # the paper's table: 7, 8, 9, 10 or 11
 quick = False  # smoke run: 1 seed, 2 epochs, a subset of the data (see below)
 seed = 0  # first seed: the seeds are seed, seed + 1, ..., seed + seeds - 1
-seeds = 5  # number of seeds
+seeds = None  # number of seeds; None: the task's own (20; Table 8: 5)
 figures_dir = None  # figures here, tables in figures_dir/tables; None: build/interactive/<table>/ (make passes figures/)
 data_dir = None  # dataset folder (default: $MAMGD_DATA_DIR, else data/); Table 7 generates its data
 
@@ -46,6 +46,7 @@ from mamgd_paper.paper.published import paper_table
 parameters.choice("table", table, sorted(tasks.TASKS))
 task = tasks.TASKS[table]
 figures_dir = parameters.standard(task.stem, quick, seed, seeds, data_dir, figures_dir)
+seeds = task.seeds if seeds is None else seeds
 paper = paper_table(task.table)
 display(Markdown(describe.describe(task)))
 describe.protocol_frame(task)

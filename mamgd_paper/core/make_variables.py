@@ -11,7 +11,8 @@ What each variable does:
 
 ``QUICK`` (results): a smoke run into ``build/quick/``; 0/1, yes/no, true/false
 in any case.
-``SEEDS`` (results): network seeds, a whole number >= 1.
+``SEEDS`` (results): network seeds, empty (each notebook's own number) or a
+whole number >= 1.
 ``WORKERS`` (how the work runs, not its results): processes that fill the
 equal-budget studies, a whole number >= 1.
 ``STORAGE`` (how the work runs): the equal-budget study storage, empty (the
@@ -68,7 +69,17 @@ def storage(value):
     return text
 
 
-CHECKS = {"QUICK": quick, "SEEDS": lambda v: count("SEEDS", v),
+def seeds(value):
+    """Empty (each notebook's own number of seeds) or a whole number >= 1."""
+    if not value.strip():
+        return ""
+    text = value.strip()
+    if not re.fullmatch(r"[0-9]+", text) or int(text) < 1:
+        _reject("SEEDS", value, "empty (each notebook's own number) or a whole number >= 1")
+    return str(int(text))
+
+
+CHECKS = {"QUICK": quick, "SEEDS": seeds,
           "WORKERS": lambda v: count("WORKERS", v), "STORAGE": storage}
 
 

@@ -95,12 +95,14 @@ def optional_path(name, value):
 def standard(notebook, quick, seed, seeds, data_dir, figures_dir):
     """Check the parameters every notebook has; return its output folder.
 
-    ``quick`` a bool, ``seed`` a whole number >= 0, ``seeds`` >= 1,
+    ``quick`` a bool, ``seed`` a whole number >= 0, ``seeds`` >= 1 (or ``None``:
+    the notebook's own number),
     ``data_dir`` ``None`` or a path; the folder is :func:`output_dir`'s.
     """
     boolean("quick", quick)
     integer("seed", seed, minimum=0)
-    positive_int("seeds", seeds)
+    if seeds is not None:
+        positive_int("seeds", seeds)
     optional_path("data_dir", data_dir)
     return output_dir(figures_dir, notebook)
 

@@ -106,7 +106,9 @@ class Task:
     higher_is_better: bool = False
     protocol: str = ""
     heldout: str = ""
-    steps_per_execution: int = 1
+    #: Seeds of a run when none is asked for (``make`` without ``SEEDS``): what
+    #: the budget of ``make reproduce`` allows (docs/protocol.md, section 4).
+    seeds: int = 20
     # The prose of the task's notebook (notebooks/network_task.py), put together
     # by :func:`mamgd_paper.experiments.networks.describe.describe` with the
     # protocol fields above.
@@ -240,7 +242,6 @@ APPROXIMATION = Task(
              "no validation in the paper.",
     heldout="validation = the 9999 midpoints of the training grid (interpolation MSE); "
             "it is also the test set.",
-    steps_per_execution=32,
     subject="approximating y = x^2 + x - 1",
     paper_data="10000 evenly spaced points x on [-10, 10] with targets y = x^2 + x - 1",
     paper_note="Its batch size 32 is `fit`'s default; it used no validation data.",
@@ -266,7 +267,7 @@ MNIST = Task(
     protocol="60000 training images flattened to 784, /255, one-hot labels; "
              "no validation in the paper.",
     heldout="validation = the 10000 test images (they are also the test set).",
-    steps_per_execution=8,
+    seeds=5,
     subject="MNIST",
     paper_data="the 60000 MNIST training images (flattened, scaled to [0, 1], one-hot labels)",
     paper_note="It used no validation data.",
@@ -290,7 +291,6 @@ IMDB = Task(
     protocol="num_words 10000, multi-hot 10000-d; first 10000 training reviews = "
              "validation, the other 15000 = training.",
     heldout="validation = the paper's 10000 reviews; test = the 25000 test reviews.",
-    steps_per_execution=1,
     subject="IMDB movie reviews",
     paper_data="IMDB reviews labelled positive or negative, each the multi-hot vector of its "
                "words among the 10000 most frequent",
@@ -314,7 +314,6 @@ REUTERS = Task(
     protocol="num_words 10000, multi-hot 10000-d, 46 classes one-hot; first 1000 "
              "training newswires = validation, the other 7982 = training.",
     heldout="validation = the paper's 1000 newswires; test = the 2246 test newswires.",
-    steps_per_execution=1,
     subject="Reuters newswires",
     paper_data="Reuters newswires in 46 topics (one-hot labels), each the multi-hot vector "
                "of its words among the 10000 most frequent",
@@ -337,7 +336,6 @@ BOSTON_HOUSING = Task(
     protocol="Keras split 404 / 102; features standardised with the training mean and "
              "std; the paper passed the training data as validation data.",
     heldout="validation = the 102 test houses (the real held-out split; MAE).",
-    steps_per_execution=101,
     subject="Boston housing prices",
     paper_data="Keras's 404 training houses, features standardised with the training mean "
                "and standard deviation",
