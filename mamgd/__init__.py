@@ -7,39 +7,61 @@ Decay", *Technologies* 2024, 12(9), 154, doi:10.3390/technologies12090154::
     import keras, mamgd
     model.compile(optimizer=mamgd.MAMGD(learning_rate=1e-3, k=1e-4), loss="mse")
 
-Modules:
+Modules, each importable with only what it uses:
 
 * :mod:`mamgd.optimizers`: :class:`MAMGD` (the authors' update rule, or the
   paper's Algorithm 6 with ``variant="algorithm6"``) and :class:`AdaExp`
-  (Algorithm 7) as Keras 3 optimizers written with ``keras.ops``;
+  (Algorithm 7) as Keras 3 optimizers written with ``keras.ops`` (keras and
+  one Keras backend); ``mamgd.MAMGD`` and ``mamgd.AdaExp`` load it on first
+  use;
+* :mod:`mamgd.torch`: the same as ``torch.optim.Optimizer`` subclasses (torch
+  alone);
+* :mod:`mamgd.optax`: the same as optax ``GradientTransformation`` s (jax and
+  optax alone);
 * :mod:`mamgd.reference`: independent NumPy implementations of every
-  optimizer of the paper (the test oracles);
-* :mod:`mamgd.functions`: the paper's test functions with analytic gradients.
+  optimizer of the paper (the test oracles; NumPy alone);
+* :mod:`mamgd.functions`: the paper's test functions with analytic gradients
+  (NumPy alone).
 
-Dependencies: ``keras`` and ``numpy`` only, plus one Keras backend
-(TensorFlow, JAX or PyTorch, chosen with ``KERAS_BACKEND``). The experiments
-that reproduce the paper live in the repository's ``mamgd_paper`` pipeline,
-which is not part of this package.
+``import mamgd`` itself needs nothing but the standard library. When Keras is
+already imported, it registers the Keras optimizers at once, so that
+``import keras, mamgd`` followed by ``keras.models.load_model`` finds them. The
+experiments that reproduce the paper live in the repository's ``mamgd_paper``
+pipeline, which is not part of this package.
 """
 
-import os as _os
+import importlib
+import sys
 
-try:
-    import keras as _keras  # noqa: F401
-except ModuleNotFoundError as _error:  # keras is there, its backend is not
-    if _error.name not in ("tensorflow", "jax", "torch"):
-        raise
-    _backend = _os.environ.get("KERAS_BACKEND", "tensorflow")
-    raise ImportError(
-        f"mamgd needs Keras with a backend, and Keras's backend {_backend!r} "
-        f"(KERAS_BACKEND) is not installed ({_error.name} is missing). Install one: "
-        "`pip install tensorflow`, or `pip install jax` and set KERAS_BACKEND=jax, or "
-        "`pip install torch` and set KERAS_BACKEND=torch."
-    ) from None
-
-from mamgd import functions, reference
-from mamgd.optimizers import DEFAULT_K, VARIANTS, AdaExp, MAMGD
+from mamgd._checks import DEFAULT_K, VARIANTS
 
 __version__ = "0.1.0"
 __all__ = ["MAMGD", "AdaExp", "VARIANTS", "DEFAULT_K", "functions", "reference",
            "__version__"]
+
+#: Attributes loaded on first use, and the module that holds each.
+_LAZY = {
+    "MAMGD": "mamgd.optimizers",
+    "AdaExp": "mamgd.optimizers",
+    "optimizers": "mamgd.optimizers",
+    "functions": "mamgd.functions",
+    "reference": "mamgd.reference",
+}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'mamgd' has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name])
+    value = module if module.__name__ == f"mamgd.{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if "keras" in sys.modules:
+    # Keras is loaded already: registering the optimizers costs nothing more.
+    from mamgd.optimizers import AdaExp, MAMGD  # noqa: E402,F401

@@ -10,56 +10,43 @@ Gradient-Based Optimization Method Using Exponential Decay", *Technologies*
 2024, 12(9), 154, doi:10.3390/technologies12090154 (Algorithms 6 and 7).
 """
 
-import math
-import numbers
 
-import keras
+try:
+    import keras
+except ModuleNotFoundError as _error:  # keras is there, its backend is not
+    if _error.name not in ("tensorflow", "jax", "torch"):
+        raise
+    from mamgd._backend import missing_backend_error
+
+    raise missing_backend_error(_error.name) from None
 from keras import ops
 
-#: The two readings of MAMGD this package implements (see :class:`MAMGD`).
-VARIANTS = ("authors_code", "algorithm6")
+from mamgd._checks import (
+    DEFAULT_K,
+    VARIANTS,
+    check_hyperparameters,
+    check_learning_rate,
+    check_variant,
+    is_number,
+    type_error,
+)
 
-#: Default decay rate. The paper's network experiments use k between 1e-6 and
-#: 1e-3; 1e-4 (Tables 7 and 10) halves the betas' scale after ~6900 updates,
-#: i.e. a few epochs of a typical small-batch run, and is a safe start.
-DEFAULT_K = 1e-4
+__all__ = ["MAMGD", "AdaExp", "VARIANTS", "DEFAULT_K"]
 
 
 def _check_learning_rate(learning_rate):
-    if isinstance(learning_rate, bool):
-        raise ValueError(
-            f"Argument `learning_rate` must be a positive float, a "
-            f"LearningRateSchedule or a callable; received {learning_rate!r}."
-        )
-    if isinstance(learning_rate, numbers.Real) and not (
-        math.isfinite(learning_rate) and learning_rate > 0
+    """Numbers are checked here; schedules, callables and tensors go to Keras."""
+    if is_number(learning_rate) or isinstance(learning_rate, (bool, str, bytes)) or (
+        learning_rate is None
     ):
-        raise ValueError(
-            f"Argument `learning_rate` must be a finite float > 0 (or a "
-            f"LearningRateSchedule or callable); received {learning_rate!r}."
-        )
+        check_learning_rate(learning_rate)
+    elif not (callable(learning_rate) or hasattr(learning_rate, "dtype")):
+        raise type_error("learning_rate", learning_rate,
+                         "a real number > 0 or a schedule")
 
 
 def _check_hyperparameters(beta_1, beta_2, k, epsilon):
-    for name, value in (("beta_1", beta_1), ("beta_2", beta_2)):
-        if not (isinstance(value, numbers.Real) and 0.0 <= value < 1.0):
-            raise ValueError(
-                f"Argument `{name}` must be a float in [0, 1); "
-                f"received {name}={value!r}."
-            )
-    if not (isinstance(k, numbers.Real) and math.isfinite(k) and k >= 0):
-        raise ValueError(
-            f"Argument `k` (the exponential decay rate of the betas) must be "
-            f"a finite float >= 0; received k={k!r}. The paper uses k in "
-            f"[0, 1); k = 0 switches the decay off."
-        )
-    if not (
-        isinstance(epsilon, numbers.Real) and math.isfinite(epsilon) and epsilon > 0
-    ):
-        raise ValueError(
-            f"Argument `epsilon` must be a finite float > 0; "
-            f"received epsilon={epsilon!r}. The paper and Keras use 1e-7."
-        )
+    check_hyperparameters(beta_1, beta_2, k, epsilon)
 
 
 def _decayed_betas(beta_1, beta_2, k, exponent):
@@ -108,7 +95,8 @@ class MAMGD(keras.optimizers.Optimizer):
         b1 = beta_1 exp(-k t),   b2 = beta_2 exp(-k t)
         m = b1 m + (1 - b1) g
         n = b2 n + (1 - b2) g^2
-        c = ((g - g_prev) / (theta - theta_prev + epsilon))^2   (c = 0 at t = 1)
+        c = ((g - g_prev) / (theta - theta_prev + epsilon))^2
+            (c = 0 at t = 1 and wherever theta - theta_prev + epsilon == 0)
         a = sqrt(c + n)
         m_hat = m / (1 - b1^t),   a_hat = a / (1 - b2^t)
         theta = theta - eta m_hat / (a_hat + epsilon)
@@ -130,10 +118,18 @@ class MAMGD(keras.optimizers.Optimizer):
        text uses the decayed ones (both variants here use the decayed ones);
     5. the curvature term, live only in Algorithm 6 (identically 0 in code).
 
-    Note on ``algorithm6``: a parameter that did not move between two steps
-    (``theta = theta_prev``) while its gradient changed gets a curvature term
-    of ``((g - g_prev)/epsilon)^2``, i.e. a step close to zero; this is the
-    rule as written.
+    Warning on ``algorithm6`` (the rule as printed, measured in the
+    repository's ablation, ``figures/REPORT.md``, where it freezes network
+    training): a parameter that moved by a tiny step, or not at all
+    (``theta = theta_prev``), while its gradient changed gets a huge curvature
+    term, about ``((g - g_prev)/epsilon)^2``, hence a tiny step. In float32
+    that step falls below the parameter's resolution, the parameter does not
+    move, and the next step is tiny again: it is frozen for good (a parameter
+    held at 0.5 for 5 steps under a noisy gradient stayed exactly 0.5 for 300
+    steps, where ``authors_code`` reached 0.398). Where the denominator
+    ``theta - theta_prev + epsilon`` is exactly 0 the term is defined as 0
+    (a select), so the rule never writes NaN; everywhere else it is
+    unchanged.
 
     Args:
         learning_rate: float > 0, a ``LearningRateSchedule`` or a callable.
@@ -162,11 +158,7 @@ class MAMGD(keras.optimizers.Optimizer):
         name="mamgd",
         **kwargs,
     ):
-        if variant not in VARIANTS:
-            raise ValueError(
-                f"Argument `variant` must be one of {VARIANTS}; "
-                f"received variant={variant!r}."
-            )
+        check_variant(variant)
         _check_learning_rate(learning_rate)
         _check_hyperparameters(beta_1, beta_2, k, epsilon)
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
@@ -235,13 +227,14 @@ class MAMGD(keras.optimizers.Optimizer):
         self.assign(
             n, ops.add(ops.multiply(b2, n), ops.multiply(one_minus_b2, ops.square(g)))
         )
-        # At t = 1 there is no previous step: the difference g - g_prev is
-        # multiplied by 0 (a scalar factor, cheaper than a select), so the
-        # curvature term is exactly 0 there.
-        live = ops.cast(t > 1, variable.dtype)
-        secant = ops.divide(
-            ops.multiply(live, ops.subtract(g, g_prev)),
-            ops.add(ops.subtract(variable, theta_prev), self.epsilon),
+        # The curvature term is 0 at t = 1 (there is no previous step) and
+        # wherever its denominator theta - theta_prev + eps is exactly 0
+        # (0/0 or x/0 would give NaN or inf): a select, so every other element
+        # is the printed rule's value, unchanged.
+        denominator = ops.add(ops.subtract(variable, theta_prev), self.epsilon)
+        live = ops.logical_and(t > 1, ops.not_equal(denominator, 0))
+        secant = ops.where(
+            live, ops.divide(ops.subtract(g, g_prev), denominator), ops.zeros_like(g)
         )
         a = ops.sqrt(ops.add(ops.square(secant), n))
         m_hat = ops.divide(m, 1 - ops.power(b1, t))

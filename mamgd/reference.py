@@ -62,6 +62,8 @@ from typing import Any, Callable, Dict, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
+from mamgd import _checks
+
 __all__ = [
     "Optimizer",
     "SGDState",
@@ -266,6 +268,27 @@ def power(base, t):
 def exp(x):
     """exp(x) in the dtype of ``x``, correctly rounded."""
     return correctly_rounded(np.exp, x)
+
+
+def _check_scalar_or_array(check, value, name):
+    """``check`` a scalar hyperparameter, or each element of an array one."""
+    if np.ndim(value) == 0 and not isinstance(value, np.ndarray):
+        check(value, name)
+        return
+    array = np.asarray(value)
+    if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
+        raise _checks.type_error(name, value, "a real number or an array of them")
+    for element in array.ravel().tolist():
+        check(element, name)
+
+
+def _check_mamgd_family(learning_rate, beta_1, beta_2, k, epsilon):
+    """The Keras, PyTorch and optax classes' checks (same messages)."""
+    _check_scalar_or_array(_checks.check_learning_rate, learning_rate, "learning_rate")
+    _checks.check_beta(beta_1, "beta_1")
+    _checks.check_beta(beta_2, "beta_2")
+    _check_scalar_or_array(_checks.check_k, k, "k")
+    _checks.check_epsilon(epsilon, "epsilon")
 
 
 # ---------------------------------------------------------------------------
@@ -582,6 +605,7 @@ def adaexp(
     k = 2.38 on x^2 - x: 5e-4 after 16 steps). The form b2_t v + (1 - b2_t) g^2
     would not cancel but would no longer reduce to Keras's Adam at k = 0.
     """
+    _check_mamgd_family(learning_rate, beta_1, beta_2, k, epsilon)
     if np.ndim(k) == 0:
         decay_k = float(k)
     else:
@@ -632,7 +656,8 @@ def mamgd(
         b1    = beta_1 exp(-k t),   b2 = beta_2 exp(-k t)
         m     <- b1 m + (1 - b1) g
         n     <- b2 n + (1 - b2) g^2
-        c     = ((g - g_prev) / (theta - theta_prev + epsilon))^2,  c = 0 at t = 1
+        c     = ((g - g_prev) / (theta - theta_prev + epsilon))^2,
+                c = 0 at t = 1 and where theta - theta_prev + epsilon == 0
         a     = sqrt(c + n)
         m_hat = m / (1 - b1^t),   a_hat = a / (1 - b2^t)
         theta <- theta - lr m_hat / (a_hat + epsilon)
@@ -641,8 +666,8 @@ def mamgd(
       step (g_prev was evaluated at theta_prev); the state is
       (m, n, theta_prev, g_prev). Computed in ``dtype`` throughout.
     """
-    if variant not in MAMGD_VARIANTS:
-        raise ValueError(f"unknown MAMGD variant {variant!r}; expected one of {MAMGD_VARIANTS}")
+    _checks.check_variant(variant)
+    _check_mamgd_family(learning_rate, beta_1, beta_2, k, epsilon)
     learning_rate = _hyperparameter(learning_rate)
     k = _hyperparameter(k)
     hp = dict(
@@ -703,10 +728,14 @@ def mamgd(
         b2 = as_scalar(beta_2, dt) * decay
         m = b1 * state.m + (one - b1) * g
         n = b2 * state.n + (one - b2) * (g * g)
+        # c = 0 at t = 1 and wherever the denominator is exactly 0 (no NaN);
+        # every other element is the printed rule's value.
         if int(state.count) == 0:
             c = np.zeros_like(n)
         else:
-            q = (g - state.g_prev) / (theta - state.theta_prev + eps)
+            denominator = theta - state.theta_prev + eps
+            live = denominator != 0
+            q = np.divide(g - state.g_prev, denominator, out=np.zeros_like(n), where=live)
             c = q * q
         a = np.sqrt(c + n)
         m_hat = m / (one - power(b1, t))
