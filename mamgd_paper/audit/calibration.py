@@ -52,6 +52,9 @@ ALPHA = 0.05
 #: The power :func:`detectable_shift` reports the shift for.
 POWER = 0.8
 TYPICAL, ATYPICAL = "typical", "atypical"
+#: The run test needs at least this many seeds (:func:`prediction_t`); runs
+#: with fewer are not tested (:func:`skipped_runs`).
+MIN_SEEDS = 3
 #: The columns a published number's position adds to ``paper_vs_reproduced.csv``.
 CELL_COLUMNS = ["seed_percentile", "seed_z"]
 #: The columns of ``paper_runs.csv``.
@@ -107,8 +110,8 @@ def prediction_t(new, sample):
     """
     sample = np.asarray(sample, dtype=np.float64)
     n = sample.size
-    if n < 3:
-        raise ValueError(f"the prediction test needs at least 3 seeds, not {n}.")
+    if n < MIN_SEEDS:
+        raise ValueError(f"the prediction test needs at least {MIN_SEEDS} seeds, not {n}.")
     sd = sample.std(ddof=1)
     if sd == 0:
         return (0.0, 1.0) if new == sample[0] else (math.copysign(math.inf, new - sample[0]), 0.0)
@@ -174,6 +177,8 @@ def table_runs(table, seeds_frame, verdicts_frame):
         cells.append(pd.DataFrame({"epoch": published.index, "optimizer": optimizer,
                                    "seed_percentile": percentile, "seed_z": z}))
         n, epochs = wide.shape[1], wide.shape[0]
+        if n < MIN_SEEDS:
+            continue  # too few seeds for the run test (skipped_runs names the run)
         t, p = run_test(wide.to_numpy().T, published["paper"].to_numpy())
         runs.append({"table": table, "optimizer": optimizer, "seeds": n, "epochs": epochs,
                      "outside": int((published["verdict"] == "outside-band").sum()),
@@ -181,6 +186,18 @@ def table_runs(table, seeds_frame, verdicts_frame):
                      "median_abs_seed_z": float(np.nanmedian(np.abs(z))),
                      "statistic": t, "p_value": p})
     return pd.concat(cells, ignore_index=True), runs
+
+
+def skipped_runs(tables):
+    """``[(table, optimizer, seeds)]``: the runs with fewer than :data:`MIN_SEEDS`
+    seeds, which :func:`calibrate` leaves out (a 1-seed smoke run: ``QUICK=1``)."""
+    skipped = []
+    for table, (seeds_frame, verdicts_frame) in sorted(tables.items()):
+        for optimizer in dict.fromkeys(verdicts_frame["optimizer"]):
+            n = seeds_frame.loc[seeds_frame["optimizer"] == optimizer, "seed"].nunique()
+            if n < MIN_SEEDS:
+                skipped.append((table, optimizer, int(n)))
+    return skipped
 
 
 def calibrate(tables):
@@ -196,13 +213,14 @@ def calibrate(tables):
         cells.append(table_cells.assign(table=table))
         runs += table_rows
     runs = pd.DataFrame(runs)
-    if runs.empty:
+    if runs.empty:  # no table, or too few seeds for any run test (skipped_runs)
         empty_cells = pd.DataFrame({"table": pd.Series(dtype="int64"),
                                     "epoch": pd.Series(dtype="int64"),
                                     "optimizer": pd.Series(dtype="object"),
                                     "seed_percentile": pd.Series(dtype="float64"),
                                     "seed_z": pd.Series(dtype="float64")})
-        return empty_cells, pd.DataFrame(columns=RUN_COLUMNS)
+        cells = pd.concat(cells, ignore_index=True)[list(empty_cells)] if cells else empty_cells
+        return cells, pd.DataFrame(columns=RUN_COLUMNS)
     runs["p_adjusted"] = holm(runs["p_value"])
     runs["verdict"] = np.where(runs["p_adjusted"] < ALPHA, ATYPICAL, TYPICAL)
     # The first Holm step tests the smallest p-value at ALPHA / m: the power

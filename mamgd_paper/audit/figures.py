@@ -47,9 +47,14 @@ def run_figure(table, title, seeds_frame, verdicts_frame, cells, runs):
                              c=where.loc[paper["epoch"], "seed_percentile"].to_numpy(),
                              cmap=PERCENTILE_CMAP, norm=norm, s=22, edgecolors="0.2",
                              linewidths=0.6, zorder=4)
-        run = runs[runs["optimizer"] == optimizer].iloc[0]
-        ax.set_title(f"{optimizer}: {run['verdict']}\np = {run['p_value']:.2g} "
-                     f"(Holm {run['p_adjusted']:.2g})", fontsize=8)
+        tested = runs[runs["optimizer"] == optimizer]
+        if len(tested):
+            run = tested.iloc[0]
+            ax.set_title(f"{optimizer}: {run['verdict']}\np = {run['p_value']:.2g} "
+                         f"(Holm {run['p_adjusted']:.2g})", fontsize=8)
+        else:  # fewer seeds than the run test needs (calibration.skipped_runs)
+            ax.set_title(f"{optimizer}: not tested\n({seeds['seed'].nunique()} seed(s))",
+                         fontsize=8)
         ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.grid(True, which="major", alpha=0.3)

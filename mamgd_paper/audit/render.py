@@ -142,7 +142,7 @@ def render_summary(counts, runs_facts=None, equal_budget=None):
 
 
 def render_report(frame, counts, sections, env, data_dir, datasets_frame, runs, inputs,
-                  figures_dir, paper_runs=None):
+                  figures_dir, paper_runs=None, skipped_runs=()):
     """REPORT.md from the comparison ``frame``, its ``counts``, the findings
     ``sections`` (``[(title, body)]``), the environment, the datasets, the
     notebook ``runs`` and the ``inputs`` (paths, listed sorted with a digest)."""
@@ -155,6 +155,9 @@ def render_report(frame, counts, sections, env, data_dir, datasets_frame, runs, 
             "alpha": calibration.ALPHA, "power": calibration.POWER,
             "expected_rate": {n: calibration.expected_outside_rate(n)
                               for n in sorted(set(paper_runs["seeds"]))}},
+        skipped_runs=[f"Table {t} {o}" for t, o, _ in skipped_runs],
+        skipped_seeds=sorted({n for _, _, n in skipped_runs}),
+        min_seeds=calibration.MIN_SEEDS,
         findings=sections,
         env=env,
         runs=[(r.notebook, r.parameters) for r in runs.itertuples() if r.parameters],
@@ -194,7 +197,8 @@ def write_report(figures_dir="figures", executed_dir=None, data_dir=None):
         inputs += [p for p in sorted(executed_dir.glob("*.ipynb"))
                    if not p.name.endswith(".failed.ipynb")]
     report = render_report(frame, counts, sections, environment.environment(), directory,
-                           datasets_frame, runs, inputs, figures_dir, paper_runs)
+                           datasets_frame, runs, inputs, figures_dir, paper_runs,
+                           calibration.skipped_runs(network))
     comparison = frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")
     budget_path = tables_dir / "equal_budget.csv"
     budget = pd.read_csv(budget_path) if budget_path.is_file() else None  # read by findings too
