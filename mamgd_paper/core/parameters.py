@@ -15,6 +15,7 @@ hand in Jupyter never overwrites the published, citable figures.
 import numbers
 from pathlib import Path
 
+from mamgd_paper.core.make_variables import MAX_SEEDS
 from mamgd_paper.core.paths import ROOT
 
 #: Where notebooks run by hand write their figures and tables.
@@ -95,14 +96,15 @@ def optional_path(name, value):
 def standard(notebook, quick, seed, seeds, data_dir, figures_dir):
     """Check the parameters every notebook has; return its output folder.
 
-    ``quick`` a bool, ``seed`` a whole number >= 0, ``seeds`` >= 1 (or ``None``:
-    the notebook's own number),
+    ``quick`` a bool, ``seed`` a whole number >= 0, ``seeds`` from 1 to
+    :data:`~mamgd_paper.core.make_variables.MAX_SEEDS` (or ``None``: the
+    notebook's own number),
     ``data_dir`` ``None`` or a path; the folder is :func:`output_dir`'s.
     """
     boolean("quick", quick)
     integer("seed", seed, minimum=0)
     if seeds is not None:
-        positive_int("seeds", seeds)
+        integer("seeds", seeds, minimum=1, maximum=MAX_SEEDS)
     optional_path("data_dir", data_dir)
     return output_dir(figures_dir, notebook)
 
