@@ -6,7 +6,8 @@
 #   make lab             JupyterLab on the project (notebooks/*.py open as notebooks)
 #   make site            static HTML site of the executed notebooks and figures (build/site)
 #   make dashboard       optuna-dashboard on the k-search studies (data/studies.journal)
-#   make equal-budget    notebook 11: equal tuning budget (WORKERS=2, STORAGE=journal or URL)
+#   make equal-budget    notebook 11: equal tuning budget (WORKERS=2, STORAGE=journal or URL;
+#                        both reach the run through the environment, never its outputs)
 #   make functions       Tables 1-6 / Figures 1-6, k search, trajectories
 #   make networks        Tables 7-11 / Figures 7-11 (seeds: SEEDS=n, default each task's own)
 #   make report          figures/tables/paper_vs_reproduced.csv and figures/REPORT.md
@@ -46,9 +47,16 @@ export MAMGD_DATA_DIR := $(abspath ../shared/data/keras)
 endif
 endif
 
+# STORAGE may hold a password: it goes to the checker in a file only this user
+# can read (the checker deletes it), never on a command line (make 4.3's
+# $(shell) sees no exported variable).
+ifneq ($(STORAGE),)
+STORAGE_CHECK := $(shell umask 077 && mktemp)
+$(file >$(STORAGE_CHECK),$(STORAGE))
+endif
 CHECKED := $(shell $(PYTHON) -m mamgd_paper.core.make_variables \
 	QUICK='$(subst ','\'',$(QUICK))' SEEDS='$(subst ','\'',$(SEEDS))' \
-	WORKERS='$(subst ','\'',$(WORKERS))' STORAGE='$(subst ','\'',$(STORAGE))')
+	WORKERS='$(subst ','\'',$(WORKERS))' STORAGE_FILE='$(STORAGE_CHECK)'; rm -f '$(STORAGE_CHECK)')
 ifeq ($(firstword $(CHECKED)),error:)
 # (make ends the message with ". Stop.": drop the message's own final period)
 CHECK_MESSAGE := $(wordlist 2,$(words $(CHECKED)),$(CHECKED))
@@ -65,10 +73,12 @@ ifeq ($(QUICK),1)
 OUT := build/quick
 EXECUTED := $(OUT)/notebooks
 FIGURES := $(OUT)/figures
+RECORDS := $(OUT)/records
 QUICK_PARAM := True
 else
 EXECUTED := notebooks/executed
 FIGURES := figures
+RECORDS := notebooks/records
 QUICK_PARAM := False
 endif
 
@@ -94,12 +104,14 @@ notebook_source = $(if $(filter $(1),$(NETWORK_NOTEBOOKS)),$(NETWORK_TEMPLATE),n
 network_table = $(lastword $(subst :, ,$(filter $(1):%,$(NETWORK_TABLES))))
 # Notebook 09 reads the k-sensitivity table that notebook 02 writes.
 K_SENSITIVITY := $(FIGURES)/tables/k_sensitivity.csv
-# What each executed notebook depends on (see "Notebooks" below).
-NOTEBOOK_DEPS := build/notebook-deps.mk
+comma := ,
 
 .PHONY: all notebooks verify manifest test test-torch venv pipeline-path reproduce run-times functions networks report data \
-	benchmark lock clean-quick help lab site dashboard equal-budget keras-reference
+	benchmark lock clean-quick help lab site dashboard equal-budget keras-reference FORCE
 .DELETE_ON_ERROR:
+# make never deletes an executed notebook (on an interrupt or a failed recipe):
+# the runner publishes it all-or-nothing with the figures, and it is committed.
+.PRECIOUS: $(EXECUTED_ALL)
 
 help:
 	@sed -n '1,/^$$/p' Makefile
@@ -132,66 +144,64 @@ test-torch: $(STAMP)
 	$(PY) -m pytest -q tests/library/test_backends.py
 
 # ---- Notebooks ------------------------------------------------------------
-# An executed notebook is rerun when its source, a pipeline module it imports
-# (transitively, with the data files those modules read) or the library
-# mamgd/*.py changes; nothing else (editing mamgd_paper/audit/ reruns none).
-# The scanner reads the sources with Python's ast module only, so the system
-# python3 runs it before the venv exists; its rules go to $(NOTEBOOK_DEPS),
-# rewritten when a source, a pipeline module or one of the folders changes
-# (`notebooks/.` is the folder: `notebooks` is the goal that runs them all).
-$(NOTEBOOK_DEPS): $(NOTEBOOK_SOURCES) $(NETWORK_TEMPLATE) $(shell find mamgd_paper -name '*.py' -o -name '*.csv') \
-		$(wildcard mamgd/*.py) Makefile notebooks/. $(shell find mamgd_paper -type d -not -name __pycache__) mamgd
-	$(PYTHON) -m mamgd_paper.runner deps --output $@ \
-		$(foreach nb,$(NOTEBOOKS),'$$(EXECUTED)/$(nb).ipynb=$(call notebook_source,$(nb))')
-
-# A parameter that changes results has a stamp file per output folder,
-# rewritten only when its value changes; the notebooks it affects depend on it.
-# A missing stamp with the default value (the committed notebooks' value) is
-# dated 1970, so that it makes nothing out of date. (QUICK needs no stamp: quick
-# and full runs write to different folders.)
-PARAMETER_STAMPS := $(if $(filter 1,$(QUICK)),build/quick/parameters,build/parameters)
-define parameter_stamp
-$(shell mkdir -p $(PARAMETER_STAMPS); f=$(PARAMETER_STAMPS)/$(1); \
-	if [ ! -f $$f ]; then echo '$(2)' > $$f; [ '$(2)' != '$(3)' ] || touch -d @0 $$f; \
-	elif [ "$$(cat $$f)" != '$(2)' ]; then echo '$(2)' > $$f; fi)
-endef
-#: Notebooks whose results depend on SEEDS (the others take it and ignore it).
+# An executed notebook is out of date when what it is made from changed: the
+# hash of its source, its parameters (quick, seeds, table), every pipeline
+# module it imports (transitively, with the data files those modules read),
+# the library mamgd/*.py and, for 09, notebook 02's k-sensitivity table,
+# differs from the hash in its record $(RECORDS)/NN.json, which the runner
+# writes as the last step of publishing it. File times play no part: in a fresh
+# clone git writes the files in any order. `python3 -m mamgd_paper.runner
+# stale` (standard library only, the system python3, before the venv exists)
+# names the notebooks out of date; make reruns exactly those (FORCE), 09 after
+# 02. Editing mamgd_paper/audit/ or the runner reruns none.
+#: Notebooks whose results depend on SEEDS (only they are passed it).
 SEEDS_NOTEBOOKS := $(NETWORK_NOTEBOOKS) 09_curvature_ablation 10_from_scratch
+notebook_parameters = $(if $(and $(SEEDS),$(filter $(1),$(SEEDS_NOTEBOOKS))), -p seeds $(SEEDS),)$(if \
+	$(call network_table,$(1)), -p table $(call network_table,$(1)),)
+notebook_spec = '$(1)=$(call notebook_source,$(1))$(if $(and $(SEEDS),$(filter $(1),$(SEEDS_NOTEBOOKS))),$(comma)seeds=$(SEEDS),)$(if $(call network_table,$(1)),$(comma)table=$(call network_table,$(1)),)'
 
-# Goals that run no notebook neither read nor make it.
+# Goals that run no notebook do not look.
 ifneq ($(filter-out help test test-torch venv pipeline-path report data benchmark lock clean-quick lab site dashboard run-times verify manifest keras-reference,$(or $(MAKECMDGOALS),help)),)
-include $(NOTEBOOK_DEPS)
-$(call parameter_stamp,seeds,$(SEEDS),)
-$(SEEDS_NOTEBOOKS:%=$(EXECUTED)/%.ipynb): $(PARAMETER_STAMPS)/seeds
+STALE := $(shell $(PYTHON) -m mamgd_paper.runner stale $(if $(REBUILD),--all,) \
+	--executed $(EXECUTED) --records $(RECORDS) -p quick $(QUICK_PARAM) \
+	--input 09_curvature_ablation=$(K_SENSITIVITY) --after 09_curvature_ablation=02_decay_search \
+	$(foreach nb,$(NOTEBOOKS),$(call notebook_spec,$(nb))) || echo STALE-CHECK-FAILED)
+ifneq ($(filter STALE-CHECK-FAILED,$(STALE)),)
+$(error could not tell which notebooks are out of date: $(PYTHON) -m mamgd_paper.runner stale failed)
 endif
+$(foreach nb,$(STALE),$(eval $(EXECUTED)/$(nb).ipynb: FORCE))
+endif
+FORCE:
 
-RUN_NOTEBOOK = $(PY) -m mamgd_paper.runner $< $@ --figures-dir $(FIGURES) \
-	-p quick $(QUICK_PARAM) $(if $(SEEDS),-p seeds $(SEEDS),)
+# `--if-stale`: 09 is rerun whenever 02 is; if 02 published the same table,
+# the runner finds 09's inputs unchanged and does nothing.
+RUN_NOTEBOOK = $(PY) -m mamgd_paper.runner $(call notebook_source,$*) $@ --figures-dir $(FIGURES) \
+	$(if $(REBUILD),,--if-stale )-p quick $(QUICK_PARAM)$(call notebook_parameters,$*)
 
-$(EXECUTED)/%.ipynb: notebooks/%.py | $(STAMP)
+$(EXECUTED_ALL): $(EXECUTED)/%.ipynb: | $(STAMP)
 	$(RUN_NOTEBOOK)
 
-$(NETWORK_NOTEBOOKS:%=$(EXECUTED)/%.ipynb): $(EXECUTED)/%.ipynb: $(NETWORK_TEMPLATE) | $(STAMP)
-	$(RUN_NOTEBOOK) -p table $(call network_table,$*)
-
-# Notebook 02 writes $(K_SENSITIVITY), notebook 09 reads it. mamgd_paper.runner
-# gives every file a notebook publishes the executed notebook's mtime, so the
-# table is never older than 02's .ipynb and this recipe runs only after 02 has
-# rerun (then 09 reruns too), or to say that the table is missing.
-$(K_SENSITIVITY): $(EXECUTED)/02_decay_search.ipynb
-	@test -f $@ || { echo "$@ is missing: notebook 02 writes it (rm $< and rerun make)" >&2; exit 1; }
-$(EXECUTED)/09_curvature_ablation.ipynb: $(K_SENSITIVITY)
+# Notebook 02 writes $(K_SENSITIVITY), notebook 09 reads it (and reruns when 02 does).
+$(K_SENSITIVITY): | $(EXECUTED)/02_decay_search.ipynb
+	@test -f $@ || { echo "$@ is missing: notebook 02 writes it (make -W notebooks/02_decay_search.py, or rm $(EXECUTED)/02_decay_search.ipynb, and rerun make)" >&2; exit 1; }
+$(EXECUTED)/09_curvature_ablation.ipynb: RUN_NOTEBOOK += --input $(K_SENSITIVITY)
+$(EXECUTED)/09_curvature_ablation.ipynb: | $(K_SENSITIVITY)
 # Equal-budget comparison (notebook 11): WORKERS processes fill the Optuna studies;
 # STORAGE: a journal file or an SQLAlchemy URL (default data/equal_budget.journal).
+# Neither is a notebook parameter: they reach the run (and its workers) through
+# the environment, so that no output and no process's arguments hold them.
 # Other machines join with: .venv/bin/python -m mamgd_paper.experiments.equal_budget worker --storage URL
-$(EXECUTED)/11_equal_budget.ipynb: RUN_NOTEBOOK += -p workers $(WORKERS) $(if $(STORAGE),-p storage '$(STORAGE)',)
+$(EXECUTED)/11_equal_budget.ipynb: export MAMGD_EQUAL_BUDGET_WORKERS := $(WORKERS)
+ifneq ($(STORAGE),)
+$(EXECUTED)/11_equal_budget.ipynb: export MAMGD_EQUAL_BUDGET_STORAGE := $(if $(findstring ://,$(STORAGE)),$(STORAGE),$(abspath $(STORAGE)))
+endif
 equal-budget: $(EXECUTED)/11_equal_budget.ipynb
 
 functions: $(FUNCTION_NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
 networks: $(NETWORK_NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
 
-# `make reproduce` regenerates every notebook, figure and table whatever the
-# files' times (-W: each notebook source counts as changed), then the report,
+# `make reproduce` regenerates every notebook, figure and table whatever their
+# records say (REBUILD=1: every notebook counts as out of date), then the report,
 # prints the run's wall time and each notebook's, and ends with `make verify`
 # (outputs against the committed manifest published.sha256; it prints what
 # differs, and reproduce still exits 0 then: `make verify` is the strict check).
@@ -202,7 +212,7 @@ endif
 notebooks: $(EXECUTED_ALL)
 
 reproduce: $(STAMP)
-	$(MAKE) --no-print-directory $(foreach s,$(NOTEBOOK_SOURCES) $(NETWORK_TEMPLATE),-W $(s)) notebooks
+	$(MAKE) --no-print-directory REBUILD=1 notebooks
 	$(MAKE) --no-print-directory report
 	@echo "make reproduce: $$(( $$(date +%s) - $(REPRODUCE_START) )) s wall clock; the notebooks it ran:"
 	@$(PY) -m mamgd_paper.runner times

@@ -3,7 +3,14 @@
 Run one notebook (:func:`mamgd_paper.runner.execute.execute`)::
 
     python -m mamgd_paper.runner SOURCE.py EXECUTED.ipynb --figures-dir figures \\
-        [-p NAME VALUE ...] [--workdir DIR] [--run-times build/run-times]
+        [-p NAME VALUE ...] [--input FILE ...] [--records DIR] [--if-stale] \\
+        [--workdir DIR] [--run-times build/run-times]
+
+Which notebooks are out of date (:mod:`mamgd_paper.runner.inputs`; standard
+library only, run by the Makefile with the system ``python3``)::
+
+    python3 -m mamgd_paper.runner stale --executed DIR --records DIR [-p NAME VALUE ...] \\
+        'NAME=SOURCE[,KEY=VALUE...]' ... [--input NAME=FILE] [--after NAME=OTHER] [--all]
 
 Write the Makefile's include file (:mod:`mamgd_paper.runner.deps`; standard
 library only, run with the system ``python3`` before the venv exists)::
@@ -24,20 +31,14 @@ Only the standard library is imported before a command is chosen.
 """
 
 import argparse
-import ast
 import signal
 import sys
 import time
 from pathlib import Path
 
+from mamgd_paper.core.storage_url import mask
 from mamgd_paper.runner import quiet
-
-
-def _parse_value(text):
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
+from mamgd_paper.runner.inputs import parse_value as _parse_value
 
 
 def _terminate_as_interrupt(signum, frame):
@@ -49,8 +50,11 @@ def _terminate_as_interrupt(signum, frame):
 
 
 def run_main(argv):
-    """Run one notebook; 0 on success, 1 when a cell failed, 130 when stopped."""
-    from mamgd_paper.runner.execute import NotebookFailed, execute
+    """Run one notebook; 0 on success (or up to date with ``--if-stale``), 1
+    when a cell failed, 130 when stopped."""
+    from mamgd_paper.core.paths import ROOT
+    from mamgd_paper.runner import inputs
+    from mamgd_paper.runner.execute import NotebookFailed, execute, records_of
     from mamgd_paper.runner.times import RUN_TIMES, record_run_time
 
     parser = argparse.ArgumentParser(
@@ -62,31 +66,56 @@ def run_main(argv):
     parser.add_argument("--workdir", default=None)
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                         metavar=("NAME", "VALUE"))
+    parser.add_argument("--input", action="append", default=[], metavar="FILE",
+                        help="a file the notebook reads that another notebook publishes "
+                             "(part of the hash of its inputs)")
+    parser.add_argument("--records", default=None,
+                        help="the notebooks' records (default: records/ beside the executed "
+                             "notebook's folder)")
+    parser.add_argument("--if-stale", action="store_true",
+                        help="do nothing when the executed notebook's record says that its "
+                             "inputs are unchanged")
     parser.add_argument("--run-times", default=str(RUN_TIMES),
                         help="folder for the wall-time record (default: build/run-times)")
     args = parser.parse_args(argv)
     parameters = {name: _parse_value(value) for name, value in args.parameter}
     name = Path(args.output).stem
-    shown = " ".join(f"{k}={v!r}" for k, v in parameters.items())
+    records = args.records or records_of(args.output)
+    if args.if_stale and not inputs.why_stale(
+            name, Path(args.source).resolve(), parameters, args.output, records,
+            [Path(p).resolve() for p in args.input], ROOT):
+        print(f"[{name}] up to date: its inputs are those of its record", file=sys.stderr,
+              flush=True)
+        return 0
+    shown = " ".join(f"{k}={mask(v) if isinstance(v, str) else v!r}"
+                     for k, v in parameters.items())
     print(f"[{name}] start: {args.source}{' ' + shown if shown else ''}",
           file=sys.stderr, flush=True)
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     signal.signal(signal.SIGINT, _terminate_as_interrupt)
     start = time.perf_counter()
+    published = []
     try:
-        published = execute(args.source, args.output, args.figures_dir,
-                            parameters, workdir=args.workdir)
+        figures = execute(args.source, args.output, args.figures_dir, parameters,
+                          workdir=args.workdir, records=records, extra_inputs=args.input,
+                          published=published)
     except NotebookFailed as error:
         print(f"[{name}] FAILED after {time.perf_counter() - start:.0f} s: {error}",
               file=sys.stderr, flush=True)
         return 1
     except KeyboardInterrupt as stop:
-        print(f"[{name}] stopped ({stop or 'interrupted'}); nothing was published and "
-              f"its scratch folder is removed.", file=sys.stderr, flush=True)
+        if published:
+            print(f"[{name}] stopped ({stop or 'interrupted'}) after its outputs were "
+                  f"published: {len(published)} files, all new (its run time is not "
+                  f"recorded).", file=sys.stderr, flush=True)
+        else:
+            print(f"[{name}] stopped ({stop or 'interrupted'}); nothing was published (the "
+                  f"previous outputs are all untouched) and its scratch folder is removed.",
+                  file=sys.stderr, flush=True)
         return 130
     seconds = time.perf_counter() - start
     record_run_time(name, seconds, parameters, args.run_times)
-    print(f"[{name}] done in {seconds:.0f} s: {len(published)} files published to "
+    print(f"[{name}] done in {seconds:.0f} s: {len(figures)} files published to "
           f"{args.figures_dir}", file=sys.stderr, flush=True)
     return 0
 
@@ -115,6 +144,10 @@ def manifest_main(argv):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["stale"]:
+        from mamgd_paper.runner import inputs
+
+        return inputs.stale_main(argv[1:])
     if argv[:1] == ["deps"]:
         from mamgd_paper.runner import deps
 

@@ -5,17 +5,14 @@ their first tagged ``parameters`` cell takes at least ``quick``, ``seed`` and
 ``figures_dir``. :func:`execute` runs one of them with Papermill and
 
 1. lets the notebook write its figures and tables into a fresh *staging*
-   folder (passed as ``figures_dir``),
-2. only if every cell succeeded, moves each staged file into the real output
-   folder (each atomically, :func:`mamgd_paper.core.atomic.copy_file`), then
-   the executed notebook, so a failed run leaves the last good figures,
-   tables and executed notebook untouched;
-3. gives every published file the executed notebook's modification time, so
-   that ``make`` sees a notebook's outputs as made together (a file one
-   notebook publishes, e.g. notebook 02's ``tables/k_sensitivity.csv``, can be
-   a prerequisite of another notebook without looking older than its maker);
-4. records what it published in the figure manifest
-   (:mod:`mamgd_paper.runner.manifest`).
+   folder (passed as ``figures_dir``);
+2. only if every cell succeeded, publishes the staged files, the executed
+   notebook, the figure manifest (:mod:`mamgd_paper.runner.manifest`) and,
+   last, the notebook's record (the hash of its inputs and of every file it
+   published, :mod:`mamgd_paper.runner.inputs`) all-or-nothing
+   (:mod:`mamgd_paper.runner.publish`): an interrupt at any instant leaves
+   all the old files or all the new ones, and a failed run leaves the last
+   good outputs untouched.
 
 The executed notebook is made byte-stable by :mod:`mamgd_paper.runner.scrub`;
 the command line is :mod:`mamgd_paper.runner.__main__`. Papermill, jupytext
@@ -29,9 +26,8 @@ import tempfile
 from pathlib import Path
 
 from mamgd_paper.core import numerics
-from mamgd_paper.core.atomic import copy_file
 from mamgd_paper.core.paths import ROOT
-from mamgd_paper.runner import manifest
+from mamgd_paper.runner import inputs, manifest, publish as publishing
 from mamgd_paper.runner.follow import progress_shown
 from mamgd_paper.runner.quiet import quiet_stderr
 from mamgd_paper.runner.scrub import make_stable
@@ -46,24 +42,14 @@ class NotebookFailed(RuntimeError):
     """A notebook raised in one of its cells; its outputs were not published."""
 
 
-def publish(staging, destination):
-    """Copy every file under ``staging`` to the same place under ``destination``,
-    each atomically; return the published paths, sorted."""
-    moved = []
-    for source in sorted(p for p in Path(staging).rglob("*") if p.is_file()):
-        target = Path(destination) / source.relative_to(staging)
-        moved.append(copy_file(source, target))
-    return moved
+def records_of(output):
+    """The default records folder of an executed notebook: ``records/`` beside
+    its folder (``notebooks/executed`` -> ``notebooks/records``)."""
+    return Path(output).resolve().parent.parent / "records"
 
 
-def same_mtime(paths, reference):
-    """Give every file of ``paths`` the modification time of ``reference``."""
-    stat = os.stat(reference)
-    for path in paths:
-        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-
-
-def execute(source, output, figures_dir, parameters=None, workdir=None, timeout=None):
+def execute(source, output, figures_dir, parameters=None, workdir=None, timeout=None,
+            records=None, extra_inputs=(), published=None):
     """Execute notebook ``source`` and publish its outputs only on success.
 
     Args:
@@ -73,6 +59,11 @@ def execute(source, output, figures_dir, parameters=None, workdir=None, timeout=
         parameters: dict of Papermill parameters (``figures_dir`` is set here).
         workdir: the kernel's working directory (default: the source's folder).
         timeout: per-cell timeout in seconds (``None``: no limit).
+        records: the folder of the notebooks' records (default: :func:`records_of`).
+        extra_inputs: files the notebook reads that another notebook publishes
+            (part of the inputs' hash, :mod:`mamgd_paper.runner.inputs`).
+        published: a list that receives the published files as soon as they
+            are published (the runner's stop message tells the truth with it).
 
     The kernel computes under :data:`mamgd_paper.core.numerics.ENVIRONMENT`
     (the same bits on every x86-64 machine), whoever calls this.
@@ -81,7 +72,7 @@ def execute(source, output, figures_dir, parameters=None, workdir=None, timeout=
     and results give the same bytes. Long cells report their progress through
     :mod:`mamgd_paper.core.progress`, shown on this process's standard error.
     The published files are recorded in ``figures_dir``'s manifest under the
-    executed notebook's stem.
+    executed notebook's stem, and in the notebook's record.
 
     Returns the list of published files. Raises :class:`NotebookFailed`
     naming the notebook and the failing cell's error; nothing is published
@@ -97,6 +88,11 @@ def execute(source, output, figures_dir, parameters=None, workdir=None, timeout=
     output.parent.mkdir(parents=True, exist_ok=True)
     failed_copy = output.with_suffix(".failed.ipynb")
     workdir = Path(workdir or source.parent)
+    records = Path(records) if records is not None else records_of(output)
+    # what the run is made from, read before it starts (an edit during the run
+    # leaves the notebook out of date)
+    extra_inputs = [Path(p).resolve() for p in extra_inputs]
+    digest = inputs.inputs_hash(source.resolve(), parameters, extra_inputs, ROOT)
     with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX) as scratch:
         scratch = Path(scratch)
         staging = scratch / "outputs"
@@ -142,10 +138,18 @@ def execute(source, output, figures_dir, parameters=None, workdir=None, timeout=
                     input_path=os.path.relpath(source, workdir),
                     output_path=os.path.relpath(output, workdir))
         nbformat.write(result, executed)
-        published = publish(staging, figures_dir)
-        copy_file(executed, output)
-        same_mtime(published, output)
-        manifest.record(figures_dir, output.stem, published)
+        staged = sorted(p for p in staging.rglob("*") if p.is_file())
+        files = [(p, figures_dir / p.relative_to(staging)) for p in staged]
+        new_figures = [target for _, target in files]
+        files.append((executed, output))
+        with manifest.locked(figures_dir):
+            publishing.recover(records, [figures_dir, output.parent])
+            figure_manifest = scratch / manifest.NAME
+            figure_manifest.write_text(
+                manifest.updated_text(figures_dir, output.stem, new_figures), encoding="utf-8")
+            record = inputs.record_text(output.stem, digest, parameters, files, ROOT)
+            files.append((figure_manifest, manifest.path_of(figures_dir)))
+            publishing.publish(output.stem, files, records, record, done=published)
     if failed_copy.exists():
         failed_copy.unlink()
-    return published
+    return new_figures

@@ -85,6 +85,18 @@ def relative_names(paths, figures_dir):
     return [Path(p).resolve().relative_to(base).as_posix() for p in paths]
 
 
+def updated_text(figures_dir, maker, published):
+    """The manifest's text once ``maker`` has published ``published`` (its
+    previous entries replaced by these); the caller holds :func:`locked`."""
+    names = [n for n in relative_names(published, figures_dir) if n != NAME]
+    files = {name: who for name, who in read(figures_dir).items() if who != maker}
+    files.update(dict.fromkeys(names, maker))
+    return render(files)
+
+
+locked = _locked
+
+
 def record(figures_dir, maker, published):
     """Record that ``maker`` (an executed notebook's stem, or ``report``) just
     published ``published`` (paths under ``figures_dir``): its previous entries

@@ -22,7 +22,7 @@ import sys
 import threading
 
 #: Start-up lines of TensorFlow (absl's pre-initialisation info lines) and of
-#: the kernel that no environment variable turns off: the runner drops them
+#: the kernel (and its shutdown line) that no environment variable turns off: the runner drops them
 #: from its standard error and from the executed notebooks. Warnings and
 #: errors (absl ``W``/``E`` lines) are kept.
 NOISE = re.compile(
@@ -30,7 +30,10 @@ NOISE = re.compile(
     r"|I\d{4} \d+:\d+:\d+\.\d+ +\d+ [\w.]+:\d+\] "
     r"|To enable the following instructions: [\w ,.]+ in other operations, rebuild "
     r"TensorFlow with the appropriate compiler flags\.$"
-    r"|\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption)")
+    r"|\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption"
+    # jupyter_client interrupts every kernel it shuts down (SIGINT, then the
+    # shutdown request): after a successful run the kernel may log that too
+    r"|\[IPKernelApp\] ERROR \| KeyboardInterrupt caught in kernel)")
 
 
 #: Set when the run is being stopped (Ctrl-C, SIGTERM): from then on the

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from mamgd_paper.core.atomic import write_text
+from mamgd_paper.core.storage_url import mask
 from mamgd_paper.core.paths import ROOT
 
 #: Where the runner records each notebook's wall time (never committed).
@@ -17,10 +18,12 @@ RUN_TIMES = ROOT / "build" / "run-times"
 
 
 def record_run_time(name, seconds, parameters, folder=RUN_TIMES):
-    """Write ``folder/<name>.json``: the notebook, its wall time and parameters."""
+    """Write ``folder/<name>.json``: the notebook, its wall time and parameters
+    (a URL's password masked)."""
+    shown = {k: mask(v) if isinstance(v, str) else v for k, v in (parameters or {}).items()}
     return write_text(Path(folder) / f"{name}.json",
                       json.dumps({"notebook": name, "seconds": round(seconds, 1),
-                                  "parameters": parameters}) + "\n")
+                                  "parameters": shown}) + "\n")
 
 
 def print_run_times(folder=RUN_TIMES, stream=None):
