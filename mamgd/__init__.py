@@ -62,6 +62,6 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
 
-if "keras" in sys.modules:
+if sys.modules.get("keras") is not None:
     # Keras is loaded already: registering the optimizers costs nothing more.
     from mamgd.optimizers import AdaExp, MAMGD  # noqa: E402,F401

@@ -84,11 +84,12 @@ def _is_concrete_number(value):
 
 
 def _check(b1, b2, k, eps):
-    check_beta(b1, "b1")
-    check_beta(b2, "b2")
-    if _is_concrete_number(k):  # arrays and traced values are the caller's
-        check_k(k, "k")
-    check_epsilon(eps, "eps")
+    # Python numbers (and bools, strings, None) are checked; arrays and traced
+    # values (optax.inject_hyperparams, jax.vmap over k) are the caller's.
+    for check, value, name in ((check_beta, b1, "b1"), (check_beta, b2, "b2"),
+                               (check_k, k, "k"), (check_epsilon, eps, "eps")):
+        if _is_concrete_number(value):
+            check(value, name)
 
 
 def _check_learning_rate(learning_rate):
@@ -162,7 +163,8 @@ def scale_by_mamgd(b1=0.9, b2=0.999, k=DEFAULT_K, eps=1e-7, variant="authors_cod
 
     def update_algorithm6(updates, state, params=None):
         if params is None:
-            raise ValueError(optax.NO_PARAMS_MSG)
+            raise ValueError("scale_by_mamgd(variant='algorithm6') needs the parameters: "
+                             "call update(updates, state, params).")
 
         def leaf(g, theta, m, n, theta_prev, g_prev):
             beta_1, beta_2, bias_1, bias_2 = scalars(state.count, g.dtype)
