@@ -42,7 +42,8 @@ import numpy as np
 import pandas as pd
 
 from mamgd_paper.engine.backend import use_jax
-from mamgd_paper.engine.inputs import SparseRows, engine_inputs, multi_hot_matmul
+from mamgd_paper.engine.inputs import (SparseRows, all_pages, batch_pages, engine_inputs,
+                                      multi_hot_matmul)
 
 #: Models per compiled call, by table. XLA compiles a batch of 1-5 models
 #: differently from one of 7 or more (it vectorises across models), which
@@ -122,12 +123,13 @@ def _hyperparameters(optimizer, values):
 class _Program:
     """The compiled training of one group's models (one optimizer class and options)."""
 
-    def __init__(self, task, optimizer, epochs, n_train, has_test, sparse):
+    def __init__(self, task, optimizer, epochs, n_train, capacity):
         import jax
         import jax.numpy as jnp
         import keras
 
-        self.task, self.epochs, self.sparse = task, int(epochs), sparse
+        self.task, self.epochs = task, int(epochs)
+        sparse = capacity is not None
         self.model = task.build_model()
         self.optimizer = optimizer
         self.optimizer.build(self.model.trainable_variables)
@@ -145,24 +147,34 @@ class _Program:
         def forward(weights, x):
             if not sparse:
                 return self.model.stateless_call(weights, non_trainable, x, training=True)[0]
-            indices, mask = x
+            arrays, page_ids, segment, n_rows = x
             with keras.StatelessScope(state_mapping=list(zip(trainable, weights))):
                 first = layers[0]
-                h = first.activation(multi_hot_matmul(indices, mask, first.kernel.value)
-                                     + first.bias.value)
+                product = multi_hot_matmul(arrays, page_ids, segment, n_rows,
+                                           first.kernel.value)
+                h = first.activation(product + first.bias.value)
                 for layer in layers[1:]:
                     h = layer(h, training=True)
             return h
 
-        def rows(x, index):
-            return (x[0][index], x[1][index]) if sparse else x[index]
+        def batch_inputs(x, index, weight):
+            if not sparse:
+                return x[index]
+            page_ids, segment = batch_pages(x, index, weight > 0, capacity)
+            return (x, page_ids, segment, index.shape[0])
+
+        def split_inputs(x):
+            if not sparse:
+                return x
+            page_ids, owner = all_pages(x)
+            return (x, page_ids, owner, x[2].shape[0])
 
         def scores(y, prediction, weight):
             values = [self.loss(y, prediction)] + [m(y, prediction) for m in self.metrics]
             return jnp.stack([jnp.sum(v * weight) for v in values])
 
         def evaluate(weights, x, y):
-            prediction = forward(weights, x)
+            prediction = forward(weights, split_inputs(x))
             return scores(y, prediction, jnp.ones(y.shape[0], prediction.dtype)) / y.shape[0]
 
         def one_model(weights, opt_vars, k, indices, step_weights, train, held_out):
@@ -171,7 +183,7 @@ class _Program:
             def step(state, batch):
                 weights, opt_vars = state
                 index, weight = batch
-                xb, yb = rows(x_train, index), y_train[index]
+                xb, yb = batch_inputs(x_train, index, weight), y_train[index]
 
                 def objective(w):
                     prediction = forward(w, xb)
@@ -195,59 +207,78 @@ class _Program:
 
         self._run = jax.jit(jax.vmap(one_model, in_axes=(0, 0, 0, 0, None, None, None)))
 
-    def initial_state(self, runs):
-        """Stacked initial weights (per seed) and optimizer variables (per learning rate)."""
+    def initial_state(self, runs, given):
+        """Stacked initial weights (per seed, or ``given``) and optimizer variables
+        (per learning rate)."""
         import keras
 
         weights, opt_vars = [], []
         base = [np.asarray(v.value) for v in self.optimizer.variables]
-        for run in runs:
-            keras.utils.set_random_seed(int(run.seed))
-            model = self.task.build_model()
-            weights.append([np.asarray(v.value) for v in model.trainable_variables])
+        for run, start in zip(runs, given):
+            if start is None:
+                keras.utils.set_random_seed(int(run.seed))
+                model = self.task.build_model()
+                start = [np.asarray(v.value) for v in model.trainable_variables]
+            weights.append([np.asarray(w, dtype=np.float32) for w in start])
             values = list(base)
             values[self.lr_index] = np.asarray(run.learning_rate, base[self.lr_index].dtype)
             opt_vars.append(values)
         stack = lambda lists: [np.stack(column) for column in zip(*lists)]  # noqa: E731
         return stack(weights), stack(opt_vars)
 
-    def __call__(self, runs, step_weights, train, held_out, chunk):
+    def __call__(self, runs, given, indices, step_weights, train, held_out, chunk):
         real = len(runs)
         runs = list(runs) + [runs[-1]] * (chunk - real)
-        weights, opt_vars = self.initial_state(runs)
+        given = list(given) + [given[-1]] * (chunk - real)
+        indices = np.concatenate([indices] + [indices[-1:]] * (chunk - real))
+        weights, opt_vars = self.initial_state(runs, given)
         k = None if runs[0].k is None else np.asarray([r.k for r in runs], np.float32)
-        indices = np.stack([_steps(batch_orders(r.seed, self.epochs, len(train[1])),
-                                   self.task.batch_size)[0] for r in runs])
         return np.asarray(self._run(weights, opt_vars, k, indices, step_weights,
                                     train, held_out))[:real]
 
 
-def _arrays(split):
-    x = engine_inputs(split.x)
-    if isinstance(x, SparseRows):
-        x = (x.indices, x.mask)
-    return x, np.asarray(split.y, dtype=np.float32)
+def _arrays(x, y):
+    return (x.arrays if isinstance(x, SparseRows) else x), np.asarray(y, dtype=np.float32)
 
 
-def train(task, data, runs, epochs=None, chunk=None):
+def train(task, data, runs, epochs=None, chunk=None, initial_weights=None, orders=None):
     """Train every run of ``runs`` on ``data``; returns the long history.
 
     One row per run and epoch: ``run`` (the index into ``runs``), ``epoch``
     (1-based) and :meth:`Task.columns` (training loss and metrics, ``val_*``
     and, when ``data.test`` exists, ``test_*``). ``chunk``: models per
     compiled call (default :data:`CHUNK` of the task's table).
+
+    ``task`` needs ``build_model()``, ``loss``, ``metrics``, ``epochs``,
+    ``batch_size``, ``table`` and ``columns(with_test)``
+    (:class:`~mamgd_paper.experiments.networks.tasks.Task` has them).
+    ``initial_weights`` (one list of arrays per run, or ``None`` entries) and
+    ``orders`` (one (epochs, n) array of row orders per run) replace a seed's
+    own initial weights and batch order, for a run that must match another
+    trainer's (a from-scratch NumPy run, Keras ``fit``).
     """
     use_jax()
     from mamgd_paper.paper import registry
 
     runs = list(runs)
-    chunk = CHUNK[task.table] if chunk is None else int(chunk)
+    chunk = CHUNK.get(task.table, 20) if chunk is None else int(chunk)
     epochs = task.epochs if epochs is None else int(epochs)
-    sparse = not isinstance(engine_inputs(data.train.x[:1]), np.ndarray)
-    train_arrays = _arrays(data.train)
-    held_out = [_arrays(data.validation)] + ([_arrays(data.test)] if data.test else [])
+    x_train = engine_inputs(data.train.x)
     n_train = len(data.train)
     step_weights = _steps(np.arange(n_train, dtype=np.int32), task.batch_size)[1]
+    if orders is None:
+        orders = [batch_orders(run.seed, epochs, n_train) for run in runs]
+    indices = np.stack([_steps(np.asarray(order, dtype=np.int32), task.batch_size)[0]
+                        for order in orders])
+    initial_weights = [None] * len(runs) if initial_weights is None else list(initial_weights)
+    capacity = None
+    if isinstance(x_train, SparseRows):
+        # the most pages any batch of these runs holds, rounded up: the result
+        # does not depend on it (unused slots add nothing; a test checks)
+        capacity = -(-x_train.pages_needed(indices) // 256) * 256
+    train_arrays = _arrays(x_train, data.train.y)
+    held_out = [_arrays(engine_inputs(split.x), split.y)
+                for split in (data.validation, data.test) if split is not None]
     columns = task.columns(with_test=data.test is not None)
     groups = {}
     for index, run in enumerate(runs):
@@ -257,11 +288,11 @@ def train(task, data, runs, epochs=None, chunk=None):
         first = runs[members[0]]
         optimizer = registry.keras_optimizer(first.optimizer, first.learning_rate, first.k,
                                              **dict(first.options))
-        program = _Program(task, optimizer, epochs, n_train, data.test is not None, sparse)
+        program = _Program(task, optimizer, epochs, n_train, capacity)
         for start in range(0, len(members), chunk):
             part = members[start:start + chunk]
-            history = program([runs[i] for i in part], step_weights, train_arrays, held_out,
-                              chunk)
+            history = program([runs[i] for i in part], [initial_weights[i] for i in part],
+                              indices[part], step_weights, train_arrays, held_out, chunk)
             for index, curve in zip(part, history):
                 frame = pd.DataFrame(curve.astype(np.float64), columns=columns)
                 frame.insert(0, "epoch", np.arange(1, epochs + 1))

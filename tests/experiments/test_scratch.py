@@ -57,21 +57,22 @@ def test_init_and_orders_are_seeded():
     np.testing.assert_array_equal(orders[2], softmax.epoch_orders(10, 3, seed=5)[2])
 
 
-def test_one_epoch_numpy_adam_equals_keras_adam():
-    keras = pytest.importorskip("keras")
+def test_numpy_adam_equals_keras_adam_trained_by_the_engine():
+    """Same initial weights and batches: the from-scratch Adam and Keras's Adam
+    (trained by the engine) agree to float32 rounding over two epochs of 7 batches."""
     x, y = _tiny(n=200, d=20, classes=5)
-    orders = softmax.epoch_orders(len(x), 1, seed=4)
+    orders = softmax.epoch_orders(len(x), 2, seed=4)
     params = softmax.init_params(20, 5, seed=4)
-    hn, pn = softmax.train_numpy(x, y, reference.adam(1e-2), epochs=1, batch_size=32, params=params,
-                           orders=orders, validation=(x, y))
-    hk, pk = softmax.train_keras(x, y, keras.optimizers.Adam(1e-2), epochs=1, batch_size=32,
-                           params=params, orders=orders, validation=(x, y))
-    for a, b in zip(pn, pk):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    hn, pn = softmax.train_numpy(x, y, reference.adam(1e-2), epochs=2, batch_size=32,
+                                 params=params, orders=orders, validation=(x, y))
+    hk = softmax.train_keras(x, y, registry.KERAS_ADAM, 1e-2, epochs=2, batch_size=32,
+                             seeds=[4], params=[params], orders=[orders], validation=(x, y))
+    assert list(hk.columns) == ["seed", "optimizer", "epoch", "loss", "accuracy", "val_loss",
+                                "val_accuracy"]
     for column in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        assert hn[column].iloc[0] == pytest.approx(hk[column].iloc[0], rel=1e-5, abs=1e-6)
-    # the weights moved: 7 batches of Adam at lr 1e-2
-    assert np.abs(pn[0] - params[0]).max() > 1e-3
+        np.testing.assert_allclose(hk[column], hn[column], rtol=2e-5, atol=1e-6)
+    # the weights moved: the loss after epoch 2 is well below epoch 1's
+    assert hk["val_loss"].iloc[1] < hk["val_loss"].iloc[0] - 0.05
 
 
 def test_numpy_training_lowers_the_loss_with_mamgd():

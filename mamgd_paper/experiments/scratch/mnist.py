@@ -71,24 +71,33 @@ def mnist_runs(train, test, seeds=(0,), epochs=10, batch_size=128, learning_rate
     and the from-scratch MAMGD (authors' code; Algorithm 6), all with the same
     initial weights and batches per seed. ``include``: registry labels; those with
     a NumPy reference train with :func:`train_numpy`, the others with
-    :func:`train_keras`. Returns a long history with ``seed``.
+    :func:`train_keras` (the engine, all seeds at once). Returns a long history
+    with ``seed``, seed by seed in the order of ``include``.
     """
-    frames = []
+    frames, keras_labels = [], []
     for seed in seeds:
         params = init_params(train[0].shape[1], train[1].shape[1], seed)
         orders = epoch_orders(len(train[0]), epochs, seed)
         for name in include:
             entry = registry.get(name)
-            if entry.reference is not None:
-                trainer, optimizer = train_numpy, entry.build_reference(learning_rate, k)
-            else:
-                trainer, optimizer = train_keras, entry.build_keras(learning_rate, k)
-            history, _ = trainer(*train, optimizer, epochs=epochs, batch_size=batch_size,
-                                 seed=seed, validation=test, params=params, orders=orders,
-                                 label=name)
+            if entry.reference is None:
+                keras_labels.append(name)
+                continue
+            history, _ = train_numpy(*train, entry.build_reference(learning_rate, k),
+                                     epochs=epochs, batch_size=batch_size, seed=seed,
+                                     validation=test, params=params, orders=orders,
+                                     label=name)
             history.insert(0, "seed", int(seed))
             frames.append(history)
-    return pd.concat(frames, ignore_index=True)
+    for name in dict.fromkeys(keras_labels):
+        frames.append(train_keras(*train, name, learning_rate, k if registry.get(name).takes_k
+                                  else None, epochs=epochs, batch_size=batch_size,
+                                  seeds=seeds, validation=test))
+    rank = {name: i for i, name in enumerate(include)}
+    history = pd.concat(frames, ignore_index=True)
+    order = np.lexsort((history["epoch"], history["optimizer"].map(rank),
+                        history["seed"].map({s: i for i, s in enumerate(seeds)})))
+    return history.iloc[order].reset_index(drop=True)
 
 
 def mnist_summary(history):

@@ -17,7 +17,8 @@ regression, 784 -> 10 on MNIST. This module trains it with NumPy only:
   keeps one per variable);
 * :func:`train_keras`: the same model in Keras (``Dense(10, softmax)``,
   categorical cross-entropy), the same initial weights and batches, with a
-  Keras optimizer (the built-in Adam for the side-by-side).
+  Keras optimizer (the built-in Adam for the side-by-side), trained by the
+  project's engine (:mod:`mamgd_paper.engine`), every seed at once.
 
 The NumPy runs use one BLAS thread (:data:`BLAS_THREADS`): OpenBLAS splits a
 matrix product differently with another thread count, which changes the last
@@ -32,7 +33,8 @@ loss and accuracy on the validation data after the epoch.
 
 from __future__ import annotations
 
-import keras
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
@@ -52,6 +54,7 @@ __all__ = [
     "epoch_orders",
     "train_numpy",
     "keras_model",
+    "SoftmaxTask",
     "train_keras",
 ]
 
@@ -160,43 +163,61 @@ def _numpy_epochs(x, y, optimizer, params, states, orders, batch_size, validatio
     return rows
 
 
-def keras_model(n_in=784, n_out=10, params=None):
-    """``Sequential([Input(n_in), Dense(n_out, softmax)])`` with ``params`` as weights."""
-    model = keras.Sequential([keras.Input(shape=(n_in,)),
-                              keras.layers.Dense(n_out, activation="softmax")])
-    if params is not None:
-        model.set_weights([np.asarray(p) for p in params])
-    return model
+def keras_model(n_in=784, n_out=10):
+    """``Sequential([Input(n_in), Dense(n_out, softmax)])``."""
+    import keras
+
+    return keras.Sequential([keras.Input(shape=(n_in,)),
+                             keras.layers.Dense(n_out, activation="softmax")])
 
 
-def train_keras(x, y, optimizer, epochs=10, batch_size=128, seed=0, validation=None,
-                params=None, orders=None, label="keras"):
-    """Train the same network in Keras with the same initial weights and batches.
+@dataclass(frozen=True)
+class SoftmaxTask:
+    """The softmax network as a task of the training engine (:mod:`mamgd_paper.engine`)."""
 
-    ``optimizer`` is a Keras optimizer instance. Each epoch calls ``fit`` on
-    the epoch's permutation of the data with ``shuffle=False``, so batch i of
-    epoch e is the same rows as in :func:`train_numpy`. Returns
-    ``(history, weights)``.
+    n_in: int
+    n_out: int
+    epochs: int
+    batch_size: int
+    table = None
+    loss = "categorical_crossentropy"
+    metrics = ("accuracy",)
+
+    def build_model(self):
+        return keras_model(self.n_in, self.n_out)
+
+    def columns(self, with_test):
+        columns = ["loss", "accuracy", "val_loss", "val_accuracy"]
+        return columns + (["test_loss", "test_accuracy"] if with_test else [])
+
+
+def train_keras(x, y, label, learning_rate, k=None, epochs=10, batch_size=128, seeds=(0,),
+                validation=None, params=None, orders=None):
+    """Train the same network in Keras, one model per seed, by the training engine.
+
+    ``label``: a :mod:`mamgd_paper.paper.registry` label with a Keras class
+    (``"Keras Adam"``); every seed starts from :func:`init_params` and sees the
+    batches of :func:`epoch_orders` (or ``params`` / ``orders``, one per seed),
+    so batch i of epoch e is the same rows as in :func:`train_numpy`. All seeds
+    train at once (:func:`mamgd_paper.engine.compiled.train`). Returns the long
+    history: ``seed, optimizer, epoch, loss, accuracy`` and, with
+    ``validation``, ``val_loss, val_accuracy``.
     """
-    params = init_params(x.shape[1], y.shape[1], seed) if params is None else params
-    orders = epoch_orders(len(x), epochs, seed) if orders is None else orders
-    model = keras_model(x.shape[1], y.shape[1], params)
-    model.compile(optimizer=optimizer, loss="categorical_crossentropy",
-                  metrics=["accuracy"])
-    rows = []
-    for epoch, order in enumerate(orders, start=1):
-        fit = model.fit(x[order], y[order], batch_size=batch_size, epochs=1,
-                        shuffle=False, verbose=0)
-        row = {"epoch": epoch, "loss": float(fit.history["loss"][-1]),
-               "accuracy": float(fit.history["accuracy"][-1])}
-        if validation is not None:
-            scores = model.evaluate(*validation, batch_size=10000, verbose=0,
-                                    return_dict=True)
-            row["val_loss"], row["val_accuracy"] = (float(scores["loss"]),
-                                                    float(scores["accuracy"]))
-        rows.append(row)
-    weights = [np.asarray(w) for w in model.get_weights()]
-    keras.backend.clear_session()
-    history = pd.DataFrame(rows)
+    from mamgd_paper.engine import compiled
+    from mamgd_paper.experiments.networks.data import Split, TaskData
+
+    seeds = [int(s) for s in seeds]
+    params = [init_params(x.shape[1], y.shape[1], s) for s in seeds] if params is None else params
+    orders = [epoch_orders(len(x), epochs, s) for s in seeds] if orders is None else orders
+    task = SoftmaxTask(x.shape[1], y.shape[1], int(epochs), int(batch_size))
+    held = validation if validation is not None else (x[:1], y[:1])
+    data = TaskData(Split(np.asarray(x, np.float32), np.asarray(y, np.float32)),
+                    Split(np.asarray(held[0], np.float32), np.asarray(held[1], np.float32)))
+    runs = [compiled.Run(s, label, float(learning_rate), k) for s in seeds]
+    history = compiled.train(task, data, runs, epochs=epochs, initial_weights=params,
+                             orders=[np.stack(o) for o in orders])
     history.insert(0, "optimizer", label)
-    return history, weights
+    history.insert(0, "seed", np.asarray(seeds)[history.pop("run").to_numpy()])
+    if validation is None:
+        history = history.drop(columns=["val_loss", "val_accuracy"])
+    return history
