@@ -14,11 +14,11 @@ Gradient-Based Optimization Method Using Exponential Decay", *Technologies*
 try:
     import keras
 except ModuleNotFoundError as _error:  # keras is there, its backend is not
-    if _error.name not in ("tensorflow", "jax", "torch"):
+    if (_error.name or "").split(".")[0] not in ("tensorflow", "jax", "torch"):
         raise
     from mamgd._backend import missing_backend_error
 
-    raise missing_backend_error(_error.name) from None
+    raise missing_backend_error(_error.name.split(".")[0]) from None
 from keras import ops
 
 from mamgd._checks import (

@@ -62,7 +62,8 @@ from typing import Any, Callable, Dict, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
-from mamgd import _checks
+from mamgd._checks import (check_beta, check_epsilon, check_k, check_learning_rate,
+                           check_variant, type_error)
 
 __all__ = [
     "Optimizer",
@@ -277,18 +278,18 @@ def _check_scalar_or_array(check, value, name):
         return
     array = np.asarray(value)
     if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
-        raise _checks.type_error(name, value, "a real number or an array of them")
+        raise type_error(name, value, "a real number or an array of them")
     for element in array.ravel().tolist():
         check(element, name)
 
 
 def _check_mamgd_family(learning_rate, beta_1, beta_2, k, epsilon):
     """The Keras, PyTorch and optax classes' checks (same messages)."""
-    _check_scalar_or_array(_checks.check_learning_rate, learning_rate, "learning_rate")
-    _checks.check_beta(beta_1, "beta_1")
-    _checks.check_beta(beta_2, "beta_2")
-    _check_scalar_or_array(_checks.check_k, k, "k")
-    _checks.check_epsilon(epsilon, "epsilon")
+    _check_scalar_or_array(check_learning_rate, learning_rate, "learning_rate")
+    check_beta(beta_1, "beta_1")
+    check_beta(beta_2, "beta_2")
+    _check_scalar_or_array(check_k, k, "k")
+    check_epsilon(epsilon, "epsilon")
 
 
 # ---------------------------------------------------------------------------
@@ -666,7 +667,7 @@ def mamgd(
       step (g_prev was evaluated at theta_prev); the state is
       (m, n, theta_prev, g_prev). Computed in ``dtype`` throughout.
     """
-    _checks.check_variant(variant)
+    check_variant(variant)
     _check_mamgd_family(learning_rate, beta_1, beta_2, k, epsilon)
     learning_rate = _hyperparameter(learning_rate)
     k = _hyperparameter(k)

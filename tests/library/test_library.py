@@ -73,33 +73,87 @@ def test_declared_dependencies_are_keras_and_numpy():
     names = sorted(dep.split(">")[0].split("=")[0].split("[")[0].strip()
                    for dep in project["dependencies"])
     assert names == ["keras", "numpy"]
-    # The extras only name Keras backends, never the pipeline's tools.
-    extras = {dep.split(">")[0].split("=")[0].split("[")[0].strip()
-              for deps in project["optional-dependencies"].values() for dep in deps}
-    assert extras <= {"tensorflow", "jax", "torch"}
+    # The extras name Keras backends and optax (mamgd.optax), never the pipeline's tools.
+    extras = project["optional-dependencies"]
+    assert set(extras) == {"tensorflow", "jax", "torch", "optax"}
+    names = {dep.split(">")[0].split("=")[0].split("[")[0].strip()
+             for deps in extras.values() for dep in deps}
+    assert names <= {"tensorflow", "jax", "torch", "optax"}
 
 
-def test_without_a_backend_import_mamgd_says_which_one_to_install():
-    code = textwrap.dedent(f"""
-        import importlib.abc, sys
-        class Block(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path, target=None):
-                if name.split(".")[0] in ("tensorflow", "jax", "torch"):
-                    raise ModuleNotFoundError("No module named " + repr(name), name=name)
-        sys.meta_path.insert(0, Block())
-        try:
-            import mamgd
-        except ImportError as error:
-            print(type(error).__name__, error)
-    """)
-    env = dict(os.environ, KERAS_BACKEND="tensorflow")
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                            text=True, timeout=300, cwd=ROOT)
+_BLOCK_BACKENDS = """
+import sys
+for blocked in BLOCKED:
+    sys.modules[blocked] = None  # import fails, find_spec says absent
+try:
+    import mamgd
+    print("import mamgd: ok")
+    mamgd.MAMGD
+except ImportError as error:
+    print(type(error).__name__, error)
+"""
+
+
+def _without(blocked, env, tmp_path):
+    child_env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    child_env.update(env, KERAS_HOME=str(tmp_path))
+    result = subprocess.run([sys.executable, "-c", f"BLOCKED = {blocked!r}\n" + _BLOCK_BACKENDS],
+                            env=child_env, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
-    message = result.stdout.strip()
-    assert message.startswith("ImportError mamgd needs Keras with a backend"), message
-    assert "'tensorflow' (KERAS_BACKEND) is not installed" in message
-    assert "pip install tensorflow" in message and "KERAS_BACKEND=jax" in message
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "import mamgd: ok"  # the Keras classes load lazily
+    return lines[-1]
+
+
+def test_without_a_backend_the_error_names_the_selected_one_and_its_install_command(tmp_path):
+    message = _without(("tensorflow", "jax", "torch"), {"KERAS_BACKEND": "tensorflow"}, tmp_path)
+    assert message.startswith("ImportError mamgd's Keras optimizers need Keras's backend "
+                              "'tensorflow' (KERAS_BACKEND)"), message
+    assert "`pip install tensorflow`" in message
+    assert '`pip install "jax[cpu]"` with KERAS_BACKEND=jax' in message
+
+
+def test_the_backend_error_follows_keras_json_and_names_jax_cpu(tmp_path):
+    (tmp_path / "keras.json").write_text('{"backend": "jax"}')
+    message = _without(("tensorflow", "jax", "torch"), {}, tmp_path)
+    assert f"backend 'jax' ({tmp_path / 'keras.json'})" in message, message
+    assert '`pip install "jax[cpu]"`' in message
+
+
+def test_the_backend_error_with_keras_default_points_to_an_installed_backend(tmp_path):
+    # KERAS_BACKEND unset, no keras.json, TensorFlow missing, JAX installed:
+    # install TensorFlow, or select the JAX that is there.
+    # (Keras writes its default keras.json on first import, before it fails)
+    message = _without(("tensorflow",), {}, tmp_path)
+    assert (f"backend 'tensorflow' ({tmp_path / 'keras.json'})" in message
+            or "backend 'tensorflow' (Keras's default" in message), message
+    assert "`pip install tensorflow`" in message
+    assert "set KERAS_BACKEND=jax" in message and "pip install jax" not in message
+
+
+def test_reference_and_functions_import_with_numpy_alone():
+    code = """
+import sys
+for blocked in ("keras", "tensorflow", "jax", "torch", "optax", "mamgd_paper"):
+    sys.modules[blocked] = None
+import mamgd.reference, mamgd.functions
+import numpy as np
+f = mamgd.functions.get(1)
+path = mamgd.reference.run(mamgd.reference.mamgd(0.1, k=f.paper_k), f, f.start, 2)
+print(f"{float(f.error(path[2])):.6f}")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "1.959703"  # Table 1, MAMGD, N = 2
+
+
+def test_import_keras_then_mamgd_registers_the_optimizers():
+    out = _run("""
+        import keras, mamgd
+        print(sorted(k for k in keras.saving.get_custom_objects() if k.startswith("mamgd>")))
+    """, "jax")
+    assert out == "['mamgd>AdaExp', 'mamgd>MAMGD']"
 
 
 @pytest.fixture(scope="module")
@@ -130,15 +184,32 @@ def test_the_wheel_holds_the_library_and_its_metadata_only(wheel):
     assert long_description.strip() == (ROOT / "mamgd" / "README.md").read_text().strip()
     assert "make reproduce" not in long_description
     for field in ("Project-URL: Paper, https://doi.org/10.3390/technologies12090154",
+                  "Project-URL: Citation, CITATION.cff in the source repository",
+                  "Project-URL: Documentation, mamgd/README.md in the source repository",
+                  "Provides-Extra: torch", "Provides-Extra: optax",
                   "License-Expression: MIT", "Classifier: Programming Language :: Python :: 3",
                   "Requires-Dist: keras>=3.10", "Requires-Dist: numpy"):
         assert field in text, field
 
 
-def test_library_imports_only_keras_numpy_and_itself_at_the_top():
-    allowed = {"keras", "numpy", "mamgd", "math", "numbers", "dataclasses", "typing",
-               "__future__", "os"}
+#: What each module of the library may import at its top (the standard
+#: library's modules it uses, its own framework, the package itself).
+ALLOWED_IMPORTS = {
+    "__init__.py": {"importlib", "sys", "mamgd"},
+    "_checks.py": {"math", "numbers"},
+    "_backend.py": {"importlib", "json", "os"},
+    "functions.py": {"numpy", "dataclasses", "typing", "__future__"},
+    "reference.py": {"numpy", "math", "typing", "__future__", "mamgd"},
+    "optimizers.py": {"keras", "mamgd"},
+    "torch.py": {"torch", "math", "struct", "mamgd"},
+    "optax.py": {"jax", "optax", "typing", "mamgd"},
+}
+
+
+def test_library_modules_import_only_what_they_use():
+    assert {p.name for p in (ROOT / "mamgd").glob("*.py")} == set(ALLOWED_IMPORTS)
     for path in sorted((ROOT / "mamgd").glob("*.py")):
+        allowed = ALLOWED_IMPORTS[path.name]
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
