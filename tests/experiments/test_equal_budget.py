@@ -5,7 +5,7 @@ Golden values come from independent computations: Optuna's own QMCSampler for th
 designs, one-start runs of ``mamgd.reference.run`` for the batched function runs,
 hand-made tables for the verdicts. The statistics are tested in
 ``tests/core/test_stats.py`` and ``tests/experiments/test_equal_budget_statistics.py``,
-the batched network training in ``tests/experiments/test_batched.py``, PostgreSQL
+the engine's network training in ``tests/engine/``, PostgreSQL
 with a killed worker in ``tests/experiments/test_postgres.py``.
 """
 

@@ -11,8 +11,8 @@ protocol version 2; notebook 11).
 
 Modules: ``protocol`` (every declared choice), ``problems`` (the 14 problems,
 the run's ``Config``), ``objectives`` (batched test-function runs, tuning
-scores), ``batched`` (many small Dense networks trained at once in NumPy),
-``network_problems`` (network splits, batched training runs), ``studies``
+scores), ``network_problems`` (network splits, training runs through the
+engine, :mod:`mamgd_paper.engine`), ``studies``
 (storage, study names, the quasi-random designs, claiming trials, dead
 workers), ``tuning`` (evaluating a batch of claimed trials), ``workers`` (the
 worker loop and the local run), ``parent`` (a worker's lifeline), ``results``

@@ -2,11 +2,14 @@
 
 Tuning sees the validation split only; the test split is for the report
 (:func:`network_data`). :func:`train_models` trains many models of one
-problem at once with :mod:`~mamgd_paper.experiments.equal_budget.batched`
-(one model per (trial, seed); the paper's layers, loss and batch size; float32
-NumPy reference optimizers) and returns, per model, the validation metric
-after the last epoch, the test metric after every epoch and whether it
-diverged (a diverged model is a failure: ``inf``, never a number).
+problem at once with the training engine (:mod:`mamgd_paper.engine`: one model
+per (trial, seed); the paper's Keras model, loss and batch size; the arm's
+Keras optimizer class, its learning rate and ``k`` per model in one compiled
+batch) and returns, per model, the validation metric after the last epoch,
+the test metric after every epoch and whether it diverged (a non-finite loss
+or metric: a failure, ``inf``, never a number). A model's result depends on
+its own settings only, never on the other models of the call (the engine
+trains a fixed number of models per compiled call).
 """
 
 from __future__ import annotations
@@ -15,22 +18,20 @@ import math
 
 import numpy as np
 
-from mamgd_paper.experiments.equal_budget import batched, protocol
+from mamgd_paper.engine import compiled
+from mamgd_paper.experiments.equal_budget import protocol
 from mamgd_paper.experiments.equal_budget.problems import get_problem
 from mamgd_paper.experiments.networks.data import (Split, TaskData, approximation_data,
                                                   prepare_boston_housing, prepare_mnist)
+from mamgd_paper.paper import registry
 
 #: MNIST's declared subset: test images scored (all of them when the run uses
 #: the full training set), and the validation images per training image.
 MNIST_TEST_IMAGES = 1000
 MNIST_VALIDATION_SHARE = 0.25
-#: The test metric of each network table (a key of batched.metrics).
-METRIC = {7: "mse", 8: "error", 11: "mae"}
-#: Models trained together in one batched run (benchmarks/equal_budget_batched.py:
-#: the small networks run fastest about 16 at a time, while their arrays stay in the
-#: cache; MNIST's 784-512-10 is bound by its matrix products and gains nothing from
-#: batching). A model's result does not depend on the batch it is in.
-CHUNK = {7: 16, 8: 2, 11: 16}
+#: The held-out metric of each network table: the engine's column (without the
+#: ``val_``/``test_`` prefix); MNIST's is the error rate, 1 - accuracy.
+METRIC = {7: "loss", 8: "accuracy", 11: "mae"}
 
 
 def _column(values):
@@ -95,55 +96,45 @@ def network_data(problem, config, data_dir=None):
     raise ValueError(f"No network split for {problem.name!r}.")
 
 
-def network(problem):
-    """The :class:`~batched.Network` of a problem's paper model."""
-    task = get_problem(problem).task
-    return batched.Network.from_task(task, task.input_dim)
-
-
 def _failures(values, diverged):
     values = np.asarray(values, dtype=np.float64)
     return np.where(np.asarray(diverged) | ~np.isfinite(values), np.inf, values)
 
 
+def _metric(history, split, table):
+    values = history[f"{split}_{METRIC[table]}"].to_numpy(dtype=np.float64)
+    return 1.0 - values if table == 8 else values
+
+
 def train_models(problem, data, arm, learning_rates, ks, seeds, epochs, test_every_epoch=False):
-    """Train one model per (learning rate, k, seed) of ``arm``, :data:`CHUNK` at a time.
+    """Train one model per (learning rate, k, seed) of ``arm`` with the engine.
 
     Returns ``{"validation": (M,), "test": (M,), "test_epochs": (M, epochs)
     or None, "diverged": (M,) bool}``; a diverged model's metrics are ``inf``.
     """
     problem = get_problem(problem)
-    size = CHUNK[problem.table]
-    parts = [_train_chunk(problem, data, arm, learning_rates[i:i + size],
-                          None if ks is None else ks[i:i + size], seeds[i:i + size], epochs,
-                          test_every_epoch)
-             for i in range(0, len(seeds), size)]
-    out = {key: np.concatenate([p[key] for p in parts]) for key in ("validation", "test",
-                                                                     "diverged")}
-    out["test_epochs"] = (np.concatenate([p["test_epochs"] for p in parts])
-                          if test_every_epoch else None)
-    return out
-
-
-def _train_chunk(problem, data, arm, learning_rates, ks, seeds, epochs, test_every_epoch):
-    net = network(problem)
-    metric = METRIC[problem.table]
-    per_epoch = []
-
-    def evaluate(epoch, params):
-        per_epoch.append(batched.metrics(net, params, data.test)[metric])
-
-    result = batched.train(net, protocol.optimizer_of(arm), list(learning_rates),
-                           None if ks is None else list(ks), list(seeds),
-                           data.train, int(epochs), problem.task.batch_size,
-                           evaluate=evaluate if test_every_epoch else None)
-    diverged = np.asarray(result.diverged, dtype=bool)
-    validation = batched.metrics(net, result.params, data.validation)[metric]
-    test = batched.metrics(net, result.params, data.test)[metric]
-    out = {"validation": _failures(validation, diverged), "test": _failures(test, diverged),
+    label = protocol.optimizer_of(arm)
+    options = (("momentum", protocol.SGD_MOMENTUM),) if label == registry.SGD else ()
+    takes_k = registry.get(label).takes_k
+    if takes_k and (ks is None or any(k is None for k in ks)):
+        raise ValueError(f"{label!r} takes k: pass one k per model")
+    runs = [compiled.Run(int(seed), label, float(lr), float(ks[i]) if takes_k else None,
+                         options)
+            for i, (lr, seed) in enumerate(zip(learning_rates, seeds))]
+    epochs = int(epochs)
+    history = compiled.train(problem.task, data, runs, epochs=epochs)
+    models = len(runs)
+    table = problem.table
+    with np.errstate(invalid="ignore"):
+        values = history.drop(columns=["run", "epoch"]).to_numpy(dtype=np.float64)
+    diverged = ~np.isfinite(values).reshape(models, epochs, -1).all(axis=(1, 2))
+    last = history[history["epoch"] == epochs]
+    out = {"validation": _failures(_metric(last, "val", table), diverged),
+           "test": _failures(_metric(last, "test", table), diverged),
            "diverged": diverged, "test_epochs": None}
     if test_every_epoch:
-        out["test_epochs"] = _failures(np.stack(per_epoch, axis=1), diverged[:, None])
+        per_epoch = _metric(history, "test", table).reshape(models, epochs)
+        out["test_epochs"] = _failures(per_epoch, diverged[:, None])
     return out
 
 
