@@ -47,8 +47,8 @@ seed = 0  # seeds the designs, the start points and the networks
 seeds = 5  # not used here (make passes it to every notebook): re-run seeds are rerun_seeds
 figures_dir = None  # None: build/interactive/11_equal_budget/ (a hand run never touches figures/); make passes figures/
 data_dir = None  # dataset folder (default: $MAMGD_DATA_DIR, else data/)
-workers = 2  # worker processes started here (0: the work is done in this process)
-storage = None  # journal file or SQLAlchemy URL; None: $MAMGD_EQUAL_BUDGET_STORAGE, else data/equal_budget.journal
+workers = None  # worker processes started here (0: in this process); None: $MAMGD_EQUAL_BUDGET_WORKERS (make's WORKERS), else 2
+storage = None  # journal file or SQLAlchemy URL; None: $MAMGD_EQUAL_BUDGET_STORAGE (make's STORAGE), else data/equal_budget.journal
 function_studies = None  # studies per (function, arm) (None: 14; quick 4)
 network_studies = None  # studies per (network, arm) (None: 3; quick 2)
 rerun_seeds = None  # fresh seeds per network study (None: 10; quick 2)
@@ -60,7 +60,10 @@ arms = None  # None: all 9; or a list of arms (must include "Adam")
 from mamgd_paper.core import parameters
 
 figures_dir = parameters.standard("11_equal_budget", quick, seed, seeds, data_dir, figures_dir)
-workers = parameters.integer("workers", workers, minimum=0)
+# make passes WORKERS and STORAGE in the environment, not as parameters: they change how
+# the studies are filled, not the results, and a URL may hold a password
+workers = parameters.integer("workers", parameters.from_environment(
+    "workers", workers, "MAMGD_EQUAL_BUDGET_WORKERS", 2), minimum=0)
 storage = parameters.optional_path("storage", storage)
 function_studies = parameters.optional_positive_int("function_studies", function_studies)
 network_studies = parameters.optional_positive_int("network_studies", network_studies)

@@ -29,7 +29,8 @@ from optuna.trial import TrialState
 
 from mamgd_paper.core import paths
 
-__all__ = ["FINISHED", "quiet_optuna", "default_storage", "open_storage", "open_rdb_storage",
+__all__ = ["FINISHED", "StorageUnavailable", "quiet_optuna", "default_storage", "open_storage",
+           "open_rdb_storage",
            "finished_trials", "fail_running_trials", "claim_waiting", "create_once",
            "fill_study"]
 
@@ -75,7 +76,70 @@ class UnsyncedJournalFile(JournalFileBackend):
                 handle.write(lines.encode("utf-8"))
 
 
-def open_storage(storage, sync=True):
+class StorageUnavailable(RuntimeError):
+    """The storage cannot be opened: a database that does not answer in time,
+    or a journal file that does not exist (the message names which)."""
+
+
+#: Seconds to wait for a PostgreSQL server to accept a connection (libpq's
+#: ``connect_timeout``: the whole handshake), for one statement to finish
+#: (the server's ``statement_timeout``), and before TCP keepalives probe a
+#: silent connection. A URL's own ``connect_timeout`` query parameter wins.
+CONNECT_TIMEOUT, STATEMENT_TIMEOUT, KEEPALIVE_IDLE = 10, 120, 30
+
+
+def rdb_connect_args(url):
+    """The driver's connection arguments for ``url``: bounded waits on
+    PostgreSQL (see :data:`CONNECT_TIMEOUT`), a 60 s lock wait on SQLite."""
+    if url.startswith("sqlite"):
+        return {"timeout": 60}
+    if url.startswith("postgresql"):
+        args = {"options": f"-c statement_timeout={STATEMENT_TIMEOUT * 1000}",
+                "keepalives": 1, "keepalives_idle": KEEPALIVE_IDLE,
+                "keepalives_interval": 10, "keepalives_count": 3}
+        if "connect_timeout=" not in url.split("?", 1)[-1]:
+            args["connect_timeout"] = CONNECT_TIMEOUT
+        return args
+    return {}
+
+
+def _connect_timeout(url):
+    query = url.split("?", 1)[1] if "?" in url else ""
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key == "connect_timeout" and value:
+            return value
+    return str(CONNECT_TIMEOUT)
+
+
+def check_reachable(url):
+    """Open and close one connection to ``url`` (PostgreSQL): a server that does
+    not answer within the connect timeout raises :class:`StorageUnavailable`
+    naming the host and the timeout, the URL's password masked."""
+    import sqlalchemy
+    import sqlalchemy.exc
+
+    from mamgd_paper.core.storage_url import mask, mask_all
+
+    parsed = sqlalchemy.make_url(url)
+    engine = sqlalchemy.create_engine(url, connect_args=rdb_connect_args(url),
+                                      poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect():
+            pass
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        detail = str(getattr(error, "orig", None) or error).strip().splitlines()
+        detail = mask_all(detail[0] if detail else type(error).__name__, [url])
+        raise StorageUnavailable(
+            f"the study storage {mask(url)} cannot be reached: the server at "
+            f"{parsed.host or 'localhost'}:{parsed.port or 5432} did not answer within "
+            f"{_connect_timeout(url)} s (connect_timeout) or refused the connection "
+            f"({detail})") from None
+    finally:
+        engine.dispose()
+
+
+def open_storage(storage, sync=True, create=True):
     """Turn ``storage`` into something :func:`optuna.create_study` accepts.
 
     * a string with ``://`` (``sqlite:///path.db``, ``postgresql://...``):
@@ -83,7 +147,9 @@ def open_storage(storage, sync=True):
     * any other string or path: a journal file (Optuna's
       :class:`~optuna.storages.JournalStorage` with a file backend and its
       inter-process file lock; ``sync=False``: :class:`UnsyncedJournalFile`);
-      parent folders are created;
+      folders are never created: a journal in a folder that does not exist,
+      or (``create=False``) a journal file that does not exist, raises
+      :class:`StorageUnavailable`;
     * an Optuna storage object: returned as is.
 
     Opening a storage also quiets Optuna's logging (:func:`quiet_optuna`).
@@ -95,7 +161,12 @@ def open_storage(storage, sync=True):
     if "://" in text:
         return open_rdb_storage(text)
     path = Path(text)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not create and not path.is_file():
+        raise StorageUnavailable(f"the journal file {path} does not exist (give the storage "
+                                 f"the run was started with; nothing is created)")
+    if not path.parent.is_dir():
+        raise StorageUnavailable(f"the journal file {path} is in a folder that does not "
+                                 f"exist ({path.parent}); it is never created")
     backend = JournalFileBackend if sync else UnsyncedJournalFile
     return optuna.storages.JournalStorage(backend(str(path)))
 
@@ -106,11 +177,15 @@ def open_rdb_storage(url, attempts=8, **options):
     Two processes that find no schema both create it; the loser gets a
     SQLAlchemy error (e.g. ``UNIQUE constraint failed: alembic_version``). The
     schema exists by then, so opening again succeeds: retry with a short pause.
-    SQLite waits up to 60 s for a lock held by another worker.
+    SQLite waits up to 60 s for a lock held by another worker. PostgreSQL waits
+    are bounded (:func:`rdb_connect_args`); a server that does not answer
+    raises :class:`StorageUnavailable` naming its host and the timeout.
     """
     import sqlalchemy.exc
 
-    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
+    if url.startswith("postgresql"):
+        check_reachable(url)  # bounded: a silent server stops here, named
+    engine_kwargs = {"connect_args": rdb_connect_args(url)}
     for attempt in range(1, attempts + 1):
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **options)

@@ -93,6 +93,23 @@ def optional_path(name, value):
     return value
 
 
+def from_environment(name, value, variable, default):
+    """``value`` when given; else the whole number in environment variable
+    ``variable`` (how make passes a run-only setting such as the number of
+    workers, which then appears in no executed notebook), else ``default``."""
+    import os
+
+    if value is not None:
+        return value
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        _reject(name, text, f"a whole number (from ${variable})")
+
+
 def standard(notebook, quick, seed, seeds, data_dir, figures_dir):
     """Check the parameters every notebook has; return its output folder.
 

@@ -76,7 +76,9 @@ def inputs(source, parameters=None, extra=(), root="."):
     ``source`` (see the module doc) and the results-changing parameters.
     A missing extra input counts with the digest ``missing``."""
     root = Path(root)
-    names = deps.notebook_dependencies(_relative_source(source, root), root)
+    relative = _relative_source(source, root)
+    names = deps.notebook_dependencies(relative if relative.is_absolute() else root / relative,
+                                       root)
     files = {name: file_sha256(root / name) for name in names}
     for path in extra:
         full = Path(path) if Path(path).is_absolute() else root / path

@@ -1,12 +1,13 @@
 """``make all`` reruns exactly the notebooks whose inputs changed; ``make reproduce`` all of them.
 
 A copy of the Makefile, the notebook sources, ``mamgd_paper/`` and ``mamgd/`` goes
-to a temporary folder with every executed notebook (an empty stand-in) and
-notebook 02's k-sensitivity table up to date; then ``make -n`` (never a real
-run) says which notebooks it would rerun after one file changed (``-W FILE``:
-"pretend FILE was just modified", or a real newer mtime). The dependency
-scanner (``python3 -m mamgd_paper.runner deps``) runs for real, as make
-rewrites its include file even under ``-n``.
+to a temporary folder with every executed notebook (an empty stand-in), notebook
+02's k-sensitivity table and a record per notebook saying that its inputs are
+those of the copy; then ``make -n`` (never a real run) says which notebooks it
+would rerun after one file's content changed. File times play no part: the
+copy's files get random times. The staleness check (``python3 -m
+mamgd_paper.runner stale``) runs for real, as make runs it while reading its
+rules.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -40,7 +42,8 @@ RUN = re.compile(r"-m mamgd_paper\.runner (\S+) (\S+)/([^/\s]+)\.ipynb --figures
 def _copy_project(dest):
     for name in ("Makefile", "pyproject.toml", "requirements.lock"):
         shutil.copy2(ROOT / name, dest / name)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "executed", ".ipynb_checkpoints")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "executed", "records",
+                                    ".ipynb_checkpoints")
     for folder in ("mamgd_paper", "mamgd", "notebooks"):
         shutil.copytree(ROOT / folder, dest / folder, ignore=ignore)
     for name in ALL:
@@ -50,6 +53,28 @@ def _copy_project(dest):
     (dest / SENSITIVITY).write_text("function,k\n")
     (dest / ".venv").mkdir()
     (dest / ".venv" / ".installed-stamp").write_text("")
+    _write_records(dest)
+
+
+def _write_records(project, seeds=None):
+    """A record per notebook: made from the copy's files as they are now, with
+    the parameters make passes (``seeds``: the SEEDS given)."""
+    from mamgd_paper.runner import inputs
+
+    for name in ALL:
+        source = "notebooks/network_task.py" if name in NETWORK else f"notebooks/{name}.py"
+        parameters = {"quick": False}
+        if seeds is not None and name in SEEDED:
+            parameters["seeds"] = seeds
+        if name in NETWORK:
+            parameters["table"] = NETWORK[name]
+        extra = [project / SENSITIVITY] if name == "09_curvature_ablation" else []
+        digest = inputs.inputs_hash(project / source, parameters, extra, project)
+        executed = project / "notebooks" / "executed" / f"{name}.ipynb"
+        path = inputs.record_path(project / "notebooks" / "records", name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(inputs.record_text(name, digest, parameters, [(executed, executed)],
+                                           project))
 
 
 def _make_env():
@@ -60,26 +85,23 @@ def _make_env():
     return env
 
 
-def _set_times(project):
-    """Sources (and folders) old, every output newer: all up to date."""
+def _shuffle_times(project, seed=0):
+    """Every file a random time: out of date is decided by content alone."""
+    import random
+
+    rng = random.Random(seed)
     for path in project.rglob("*"):
-        os.utime(path, (SOURCES_AT, SOURCES_AT))
-    outputs = [project / "notebooks" / "executed" / f"{name}.ipynb" for name in ALL]
-    outputs += [project / SENSITIVITY, project / ".venv" / ".installed-stamp",
-                project / "build" / "notebook-deps.mk"]
-    for path in outputs:
-        if path.exists():
-            os.utime(path, (OUTPUTS_AT, OUTPUTS_AT))
+        when = SOURCES_AT + rng.randrange(0, OUTPUTS_AT - SOURCES_AT)
+        os.utime(path, (when, when))
+    stamp = project / ".venv" / ".installed-stamp"
+    os.utime(stamp, (OUTPUTS_AT, OUTPUTS_AT))  # the venv is not what is tested
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     project = tmp_path_factory.mktemp("project")
     _copy_project(project)
-    _set_times(project)
-    # write build/notebook-deps.mk once (make does it before anything else)
-    _make(project, "all")
-    assert (project / "build" / "notebook-deps.mk").is_file()
+    _shuffle_times(project)
     return project
 
 
@@ -92,12 +114,18 @@ def _make(project, *args):
     return result.stdout
 
 
-def _runs(project, *args, touch=None):
-    """The notebook runs ``make -n ARGS`` lists: {name: (source, line)}."""
-    _set_times(project)
-    if touch:
-        os.utime(project / touch, (OUTPUTS_AT + 100, OUTPUTS_AT + 100))
-    output = _make(project, *args)
+def _runs(project, *args, edit=None, seed=0):
+    """The notebook runs ``make -n ARGS`` lists: {name: (source, line)};
+    ``edit``: a file whose content is changed (a line appended) meanwhile."""
+    _shuffle_times(project, seed)
+    original = (project / edit).read_bytes() if edit else None
+    try:
+        if edit:
+            (project / edit).write_bytes(original + b"\n# edited\n")
+        output = _make(project, *args)
+    finally:
+        if edit:
+            (project / edit).write_bytes(original)
     runs = {}
     for line in output.splitlines():
         match = RUN.search(line)
@@ -114,32 +142,35 @@ def test_reproduce_reruns_every_notebook_even_when_up_to_date(project):
     assert all("--figures-dir figures" in line for _, line in runs.values())
 
 
-def test_nothing_to_do_when_up_to_date(project):
-    output = _make(project, "all")
-    assert not RUN.search(output), output
-    assert "k_sensitivity" not in output, "the table looked older than notebook 02"
+def test_nothing_to_do_when_up_to_date_whatever_the_file_times(project):
+    for seed in range(3):
+        _shuffle_times(project, seed)
+        output = _make(project, "all")
+        assert not RUN.search(output), output
+        assert "k_sensitivity" not in output, output
+        assert not RUN.search(_make(project, "networks")), seed
 
 
 def test_report_modules_rerun_no_notebook(project):
     for module in ("mamgd_paper/audit/render.py", "mamgd_paper/audit/templates/REPORT.md.j2",
                    "mamgd_paper/experiments/ablation/findings.py"):
-        assert _runs(project, "-W", module, "all") == {}, module
+        assert _runs(project, "all", edit=module) == {}, module
 
 
 def test_runner_change_reruns_no_notebook(project):
     for module in ("mamgd_paper/runner/execute.py", "mamgd_paper/runner/manifest.py"):
-        assert _runs(project, "-W", module, "all") == {}, module
+        assert _runs(project, "all", edit=module) == {}, module
 
 
 def test_networks_module_reruns_its_importers(project):
-    runs = set(_runs(project, "-W", "mamgd_paper/experiments/networks/tasks.py", "all"))
+    runs = set(_runs(project, "all", edit="mamgd_paper/experiments/networks/tasks.py"))
     assert set(NETWORK) <= runs
     assert "09_curvature_ablation" in runs  # mamgd_paper.experiments.ablation.ablation imports it
     assert not runs & FUNCTION
 
 
 def test_template_reruns_the_five_network_notebooks(project):
-    runs = _runs(project, "-W", "notebooks/network_task.py", "all")
+    runs = _runs(project, "all", edit="notebooks/network_task.py")
     assert set(runs) == set(NETWORK)
     for name, (source, line) in runs.items():
         assert source == "notebooks/network_task.py"
@@ -148,18 +179,18 @@ def test_template_reruns_the_five_network_notebooks(project):
 
 
 def test_own_source_reruns_only_that_notebook(project):
-    assert set(_runs(project, "-W", "notebooks/03_trajectories.py", "all")) == {
+    assert set(_runs(project, "all", edit="notebooks/03_trajectories.py")) == {
         "03_trajectories"}
 
 
 def test_library_reruns_every_notebook(project):
-    assert set(_runs(project, "-W", "mamgd/reference.py", "all")) == ALL
+    assert set(_runs(project, "all", edit="mamgd/reference.py")) == ALL
 
 
 def test_reproduce_starts_the_longest_notebooks_first(project):
     """-j2 starts notebooks in this order: 02 (09 needs its table), then the
     longest, with the short 01 in between so that 09 finds 02 done."""
-    order = list(_runs(project, "-W", "mamgd/reference.py", "all"))
+    order = list(_runs(project, "all", edit="mamgd/reference.py"))
     long_first = [n for n in ("02_decay_search", "11_equal_budget", "01_test_functions",
                               "09_curvature_ablation", "05_mnist", "07_reuters")
                   if n in ALL]
@@ -168,64 +199,61 @@ def test_reproduce_starts_the_longest_notebooks_first(project):
 
 
 def test_paper_tables_rerun_the_notebooks_that_read_them(project):
-    runs = set(_runs(project, "-W", "mamgd_paper/paper/paper_tables.csv", "all"))
+    runs = set(_runs(project, "all", edit="mamgd_paper/paper/paper_tables.csv"))
     assert set(NETWORK) | {"01_test_functions"} <= runs  # they import mamgd_paper.paper.published
 
 
-def test_newer_sensitivity_table_reruns_notebook_09(project):
-    assert set(_runs(project, "all", touch=SENSITIVITY)) == {"09_curvature_ablation"}
+def test_changed_sensitivity_table_reruns_notebook_09(project):
+    assert set(_runs(project, "all", edit=SENSITIVITY)) == {"09_curvature_ablation"}
 
 
 def test_notebook_02_rerun_reruns_notebook_09(project):
-    runs = _runs(project, "-W", "notebooks/02_decay_search.py", "all")
+    runs = _runs(project, "all", edit="notebooks/02_decay_search.py")
     assert set(runs) == {"02_decay_search", "09_curvature_ablation"}
+    assert "--if-stale" in runs["09_curvature_ablation"][1]  # skipped if 02's table is the same
 
 
-def test_sensitivity_table_published_with_notebook_02_is_not_stale(project):
-    """The runner gives 02's outputs its notebook's mtime (see
-    test_runner_gives_published_files_the_notebook_mtime): 09 reruns once
-    after 02, then never again."""
-    executed = project / "notebooks" / "executed"
-    _set_times(project)
-    for path in (executed / "02_decay_search.ipynb", project / SENSITIVITY):
-        os.utime(path, (OUTPUTS_AT + 10, OUTPUTS_AT + 10))
-    output = _make(project, "all")
-    assert [m.group(3) for m in RUN.finditer(output)] == ["09_curvature_ablation"]
-    os.utime(executed / "09_curvature_ablation.ipynb", (OUTPUTS_AT + 20, OUTPUTS_AT + 20))
-    assert not RUN.search(_make(project, "all"))
+def test_reverting_an_edit_makes_nothing_out_of_date(project):
+    assert set(_runs(project, "all", edit="notebooks/03_trajectories.py")) == {"03_trajectories"}
+    assert _runs(project, "all") == {}  # same content again, whatever its new time
 
 
 def test_goals_functions_and_networks(project):
-    _set_times(project)
-    functions = {m.group(3) for m in RUN.finditer(
-        _make(project, "-W", "mamgd/functions.py", "functions"))}
-    networks = {m.group(3) for m in RUN.finditer(
-        _make(project, "-W", "mamgd/functions.py", "networks"))}
+    _shuffle_times(project)
+    (project / "mamgd" / "functions.py").write_text(
+        (project / "mamgd" / "functions.py").read_text() + "\n# edited\n")
+    try:
+        functions = {m.group(3) for m in RUN.finditer(_make(project, "functions"))}
+        networks = {m.group(3) for m in RUN.finditer(_make(project, "networks"))}
+    finally:
+        (project / "mamgd" / "functions.py").write_text(
+            (project / "mamgd" / "functions.py").read_text()[:-len("\n# edited\n")])
     assert functions == FUNCTION and networks == set(NETWORK)
 
 
 def test_quick_layout(project):
-    _set_times(project)
+    _shuffle_times(project)
     output = _make(project, "QUICK=1", "SEEDS=2", "reproduce")
     runs = {m.group(3): m for m in RUN.finditer(output)}
     assert set(runs) == ALL  # nothing of build/quick exists yet
     for name, match in runs.items():
         assert match.group(2) == "build/quick/notebooks"
         assert match.group(4) == "build/quick/figures"
-        assert "-p quick True -p seeds 2" in match.group(5)
+        assert "-p quick True" in match.group(5)
+        assert ("-p seeds 2" in match.group(5)) == (name in SEEDED), match.group(5)
     assert "-p table 9" in runs["06_imdb"].group(5)
     assert "build/quick/figures/tables/k_sensitivity.csv" in output
     assert "--figures-dir build/quick/figures --executed-dir build/quick/notebooks" in output
 
 
-def test_goals_without_notebooks_skip_the_scanner(project):
-    _set_times(project)
-    include = project / "build" / "notebook-deps.mk"
-    include.unlink()
-    output = _make(project, "-W", "mamgd_paper/experiments/networks/tasks.py", "report")
-    assert "mamgd_paper.runner deps" not in output and not include.exists()
-    _make(project, "all")  # writes it again
-    assert include.is_file()
+def test_goals_without_notebooks_skip_the_staleness_check(project):
+    _shuffle_times(project)
+    (project / "mamgd_paper" / "runner" / "inputs.py").rename(project / "inputs.py.away")
+    try:  # the check would fail without its module: report does not run it
+        output = _make(project, "report")
+        assert "mamgd_paper.runner.quiet mamgd_paper.audit" in output
+    finally:
+        (project / "inputs.py.away").rename(project / "mamgd_paper" / "runner" / "inputs.py")
 
 
 # ---- the scanner -----------------------------------------------------------
@@ -276,10 +304,12 @@ def test_scanner_on_the_project():
 def test_scanner_needs_only_the_standard_library(tmp_path):
     # the runner's modules and the pipeline modules they import at the top
     runner_imports = {"mamgd_paper.core.progress", "mamgd_paper.core.paths",
-                      "mamgd_paper.core.atomic", "mamgd_paper.core.numerics"}
+                      "mamgd_paper.core.atomic", "mamgd_paper.core.numerics",
+                      "mamgd_paper.core.storage_url", "mamgd_paper.core.make_variables"}
     modules = ["mamgd_paper/__init__.py", "mamgd_paper/core/__init__.py",
                "mamgd_paper/core/progress.py", "mamgd_paper/core/paths.py",
-               "mamgd_paper/core/atomic.py", "mamgd_paper/core/numerics.py"]
+               "mamgd_paper/core/atomic.py", "mamgd_paper/core/numerics.py",
+               "mamgd_paper/core/storage_url.py", "mamgd_paper/core/make_variables.py"]
     modules += sorted(p.relative_to(ROOT).as_posix()
                       for p in (ROOT / "mamgd_paper" / "runner").glob("*.py"))
     assert "mamgd_paper/runner/deps.py" in modules
@@ -313,10 +343,10 @@ def test_scanner_needs_only_the_standard_library(tmp_path):
 # ---- the runner ------------------------------------------------------------
 
 
-def test_runner_gives_published_files_the_notebook_mtime(tmp_path):
+def test_runner_publishes_and_records_what_it_published(tmp_path):
     pytest.importorskip("papermill")
     pytest.importorskip("jupytext")
-    from mamgd_paper.runner import manifest
+    from mamgd_paper.runner import inputs, manifest
     from mamgd_paper.runner.execute import execute
 
     source = tmp_path / "tiny.py"
@@ -329,11 +359,16 @@ def test_runner_gives_published_files_the_notebook_mtime(tmp_path):
     output = tmp_path / "executed" / "tiny.ipynb"
     published = execute(source, output, tmp_path / "figures")
     assert sorted(p.name for p in published) == ["a.csv", "b.txt"]
-    mtime = output.stat().st_mtime_ns
-    assert [p.stat().st_mtime_ns for p in published] == [mtime, mtime]
     # the figure manifest names the notebook that published each file
     assert manifest.read(tmp_path / "figures") == {"b.txt": "tiny", "tables/a.csv": "tiny"}
-    assert not [p for p in (tmp_path / "figures").rglob("*") if p.name.endswith(".tmp")]
+    record = inputs.read_record(tmp_path / "records", "tiny")
+    assert record["inputs"] == inputs.inputs_hash(source, {}, (), ROOT)
+    assert len(record["files"]) == 3 and all(len(v) == 64 for v in record["files"].values())
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith((".tmp", ".publishing"))]
+    assert inputs.why_stale("tiny", source, {}, output, tmp_path / "records", (), ROOT) is None
+    source.write_text(source.read_text() + "\n# edited\n")
+    assert inputs.why_stale("tiny", source, {}, output, tmp_path / "records", (),
+                            ROOT) == "its inputs changed"
 
 
 def test_manifest_replaces_a_notebooks_entries_and_stays_deterministic(tmp_path):
@@ -369,7 +404,7 @@ PLANNED = re.compile(r"-m mamgd_paper\.runner \S+\.py \S+/([^/\s]+)\.ipynb")
 @pytest.fixture()
 def fresh_project(tmp_path):
     _copy_project(tmp_path)
-    _set_times(tmp_path)
+    _shuffle_times(tmp_path)
     return tmp_path
 
 
@@ -388,8 +423,10 @@ def _planned(result):
 @pytest.mark.parametrize("variable, value, accepted", [
     ("QUICK", "maybe", "one of 0/1, no/yes, false/true (any case)"),
     ("QUICK", "2", "one of 0/1, no/yes, false/true (any case)"),
-    ("SEEDS", "0", "a whole number >= 1"),
-    ("SEEDS", "three", "a whole number >= 1"),
+    ("SEEDS", "0", "a whole number from 1 to 100"),
+    ("SEEDS", "three", "a whole number from 1 to 100"),
+    ("SEEDS", "99999999999999999999", "a whole number from 1 to 100"),
+    ("SEEDS", "101", "a whole number from 1 to 100"),
     ("WORKERS", "-1", "a whole number >= 1"),
     ("STORAGE", "bogus://x", "postgresql://user@host[:port]/database"),
 ])
@@ -400,7 +437,8 @@ def test_a_bad_parameter_stops_make_before_anything_runs(fresh_project, variable
     assert accepted in result.stderr
     assert ".." not in result.stderr.replace("...", "")  # one period, then make's "Stop."
     assert "mamgd_paper.runner" not in result.stdout  # nothing ran
-    assert not (fresh_project / "build" / "quick").exists()
+    assert not (fresh_project / "build").exists()  # no stamp, no record, nothing written
+    assert not list(fresh_project.rglob("*.publishing*"))
 
 
 @pytest.mark.parametrize("value", ["1", "yes", "YES", "true", "True"])
@@ -416,7 +454,7 @@ def test_every_spelling_of_quick_writes_only_under_build_quick(fresh_project, va
 
 @pytest.mark.parametrize("value", ["0", "no", "False"])
 def test_quick_off_in_any_spelling_is_the_full_run(fresh_project, value):
-    result = _run_make(fresh_project, "-n", "-W", "notebooks/01_test_functions.py", "functions",
+    result = _run_make(fresh_project, "-n", "REBUILD=1", "functions",
                    f"QUICK={value}")
     assert result.returncode == 0, result.stderr
     assert "--figures-dir figures -p quick False" in result.stdout
@@ -424,23 +462,50 @@ def test_quick_off_in_any_spelling_is_the_full_run(fresh_project, value):
 
 def test_seeds_reruns_the_notebooks_it_affects_and_only_those(fresh_project):
     # Nothing to do at the default; SEEDS=3 makes exactly the seeded notebooks
-    # out of date, and they are run with 3 seeds.
+    # out of date, and they are run with 3 seeds; a rejected value changes nothing.
     assert _planned(_run_make(fresh_project, "-n", "notebooks")) == set()
-    assert _planned(_run_make(fresh_project, "-n", "notebooks", "SEEDS=5")) == set()
     changed = _run_make(fresh_project, "-n", "notebooks", "SEEDS=3")
     assert _planned(changed) == SEEDED
     assert all("-p seeds 3" in line for line in changed.stdout.splitlines()
                if PLANNED.search(line))
-    assert (fresh_project / "build" / "parameters" / "seeds").read_text() == "3\n"
-    # The stamp keeps its date while the value stays.
-    stamp = (fresh_project / "build" / "parameters" / "seeds").stat().st_mtime
-    _run_make(fresh_project, "-n", "notebooks", "SEEDS=3")
-    assert (fresh_project / "build" / "parameters" / "seeds").stat().st_mtime == stamp
+    rejected = _run_make(fresh_project, "-n", "notebooks", "SEEDS=99999999999999999999")
+    assert rejected.returncode != 0 and "from 1 to 100" in rejected.stderr
+    assert _planned(_run_make(fresh_project, "-n", "notebooks")) == set()
+    _write_records(fresh_project, seeds=3)  # as if run with SEEDS=3
+    assert _planned(_run_make(fresh_project, "-n", "notebooks", "SEEDS=3")) == set()
+    assert _planned(_run_make(fresh_project, "-n", "notebooks")) == SEEDED
 
 
 def test_workers_and_storage_do_not_make_anything_out_of_date(fresh_project):
     assert _planned(_run_make(fresh_project, "-n", "notebooks", "WORKERS=3",
                        "STORAGE=postgresql://mamgd@db.example.org/studies")) == set()
+
+
+def test_storage_is_never_on_a_command_line_or_in_make_output(fresh_project):
+    secret = "s3cret-pw-4711"
+    url = f"postgresql://user1:{secret}@127.0.0.1:54329/secretdb"
+    env = {k: v for k, v in _make_env().items() if k not in ("WORKERS",)}
+    env["STORAGE"] = url
+    out = subprocess.run([MAKE, "--no-print-directory", "-n", "REBUILD=1",
+                          "equal-budget"], cwd=fresh_project, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "11_equal_budget" in out.stdout and secret not in out.stdout + out.stderr
+    assert "storage" not in out.stdout and "workers" not in out.stdout  # not parameters
+    bad = subprocess.run([MAKE, "--no-print-directory", "-n", "equal-budget"], cwd=fresh_project,
+                         env=dict(env, STORAGE=url.replace("postgresql", "bogus")),
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "bogus://user1:***@127.0.0.1" in bad.stderr
+    assert secret not in bad.stdout + bad.stderr
+    assert not [p for p in Path(tempfile.gettempdir()).glob("tmp*")
+                if p.is_file() and secret in p.read_text(errors="replace")]
+
+
+def test_a_journal_in_a_missing_folder_is_rejected_and_not_created(fresh_project, tmp_path):
+    where = tmp_path / "nonexistent" / "dir" / "x.journal"
+    result = _run_make(fresh_project, "-n", "equal-budget", f"STORAGE={where}")
+    assert result.returncode != 0 and "a folder that exists" in result.stderr
+    assert not where.parent.exists()
 
 
 def test_the_checker_normalises_what_make_passes():

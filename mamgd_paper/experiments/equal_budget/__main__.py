@@ -17,7 +17,7 @@ import os
 import sys
 from collections import Counter
 
-from mamgd_paper.core import numerics
+from mamgd_paper.core import numerics, optuna_utils
 from mamgd_paper.experiments.equal_budget import parent, studies, workers
 from mamgd_paper.experiments.equal_budget.problems import QUICK, make_config
 
@@ -41,6 +41,16 @@ def _status(storage, run_id=None):
           + ", ".join(f"{n} {s}" for s, n in sorted(states.items())))
 
 
+def _quick_from_environment():
+    """``QUICK`` as make reads it (1/yes/true), for the commands' ``--quick``."""
+    from mamgd_paper.core.make_variables import MakeVariableError, quick
+
+    try:
+        return quick(os.environ.get("QUICK", "0")) == "1"
+    except MakeVariableError:
+        return False
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog=PROG, description="Equal-budget optimizer comparison (docs/protocol.md, "
@@ -49,14 +59,18 @@ def _parser():
     worker = commands.add_parser(
         "worker", help="work on a run until it is finished (any number of workers, on any "
                        "machine that reaches the storage)")
-    worker.add_argument("--storage", default=None,
-                        help="journal file or SQLAlchemy URL (default: "
-                             "$MAMGD_EQUAL_BUDGET_STORAGE, else data/equal_budget.journal)")
+    worker_storage_help = ("journal file or SQLAlchemy URL (default: "
+                           "$MAMGD_EQUAL_BUDGET_STORAGE, else data/equal_budget.journal, "
+                           "data/equal_budget-quick.journal with --quick). A URL with a "
+                           "password is best given in that variable (or in ~/.pgpass): every "
+                           "user sees a command line")
+    worker.add_argument("--storage", default=None, help=worker_storage_help)
     worker.add_argument("--run", default=None, help="run id (default: the storage's only run)")
     worker.add_argument("--new", action="store_true",
                         help="create the run from --quick/--seed/--problems/--arms and the "
                              "sizes first (as the notebook does)")
-    worker.add_argument("--quick", action="store_true")
+    worker.add_argument("--quick", action="store_true", default=_quick_from_environment(),
+                        help="a quick run (default: the QUICK environment variable)")
     worker.add_argument("--seed", type=int, default=0)
     for name in sorted(set(QUICK) - {"network_epochs"}):
         worker.add_argument("--" + name.replace("_", "-"), type=int, default=None)
@@ -71,8 +85,11 @@ def _parser():
     worker.add_argument("--parent", type=int, default=None, metavar="PID",
                         help="stop when process PID is no longer this worker's parent")
     status = commands.add_parser("status", help="print the progress of a run")
-    status.add_argument("--storage", default=None)
+    status.add_argument("--storage", default=None, help=worker_storage_help)
     status.add_argument("--run", default=None)
+    status.add_argument("--quick", action="store_true", default=_quick_from_environment(),
+                        help="without --storage: the quick run's journal (default: the "
+                             "QUICK environment variable, as make passes it)")
     return parser
 
 
@@ -104,14 +121,15 @@ def main(argv=None):
         # start again with it (NumPy and TensorFlow read it when they are imported)
         os.execve(sys.executable, [sys.executable, "-m", MODULE, *argv],
                   {**os.environ, **numerics.ENVIRONMENT})
-    storage = studies.open_storage(studies.storage_argument(args.storage,
-                                                            getattr(args, "quick", False)))
     try:
+        # a run's storage exists already: only `worker --new` may create a journal
+        storage = studies.open_storage(studies.storage_argument(args.storage, args.quick),
+                                       create=args.command == "worker" and args.new)
         if args.command == "worker":
             _worker(args, storage)
         else:
             _status(storage, args.run)
-    except workers.RunNotFound as error:
+    except (workers.RunNotFound, optuna_utils.StorageUnavailable) as error:
         raise SystemExit(f"{PROG} {args.command}: {error}") from None
     return 0
 

@@ -15,7 +15,7 @@ import zlib
 import numpy as np
 
 from mamgd import reference
-from mamgd.optimizers import DEFAULT_K as MAMGD_DEFAULT_K
+from mamgd._checks import DEFAULT_K as MAMGD_DEFAULT_K  # (not mamgd.optimizers: no Keras)
 from mamgd_paper.paper import registry
 
 #: Bump when an objective or a result changes meaning: runs get new study names.

@@ -44,6 +44,12 @@ from mamgd_paper.experiments.equal_budget.problems import get_problem
 #: RDB storages: a held trial sends a heartbeat every HEARTBEAT s; one silent for
 #: GRACE s is stale (failed and retried). A trial is retried at most MAX_RETRY times.
 HEARTBEAT, GRACE, MAX_RETRY = 2, 10, 3
+#: Every live worker looks for dead workers' trials in the whole run every
+#: REAP s, whatever (problem, arm) it is working on (:func:`reap`): a dead
+#: worker's trial is failed and queued again at most GRACE + REAP + HEARTBEAT
+#: seconds after its last heartbeat (the documented bound, :data:`REQUEUE_BOUND`).
+REAP = 2
+REQUEUE_BOUND = GRACE + REAP + HEARTBEAT
 PHASES = ("tune", "eval")
 
 
@@ -69,14 +75,16 @@ def storage_argument(storage, quick=False):
     return text if "://" in text else str(Path(text).resolve())
 
 
-def open_storage(storage):
-    """The run's storage: an RDB URL opens with heartbeats and the retry callback,
-    anything else as :func:`mamgd_paper.core.optuna_utils.open_storage` does."""
+def open_storage(storage, create=True):
+    """The run's storage: an RDB URL opens with heartbeats and the retry callback
+    (connections with bounded waits), anything else as
+    :func:`mamgd_paper.core.optuna_utils.open_storage` does (``create=False``:
+    a journal file that does not exist is an error, never created)."""
     if isinstance(storage, optuna.storages.BaseStorage):
         return storage
     text = str(storage)
     if "://" not in text:
-        return optuna_utils.open_storage(text, sync=False)
+        return optuna_utils.open_storage(text, sync=False, create=create)
     optuna_utils.quiet_optuna()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -276,6 +284,45 @@ def release_dead(study):
                 retry(study, storage.get_trial(trial._trial_id))
     after = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
     return sorted(after - before)
+
+
+def _running_study_ids(storage):
+    """The ids of the studies that hold RUNNING trials (one query on an RDB
+    storage; the journal's in-memory state otherwise)."""
+    if isinstance(storage, optuna.storages.RDBStorage):
+        from optuna.storages._rdb import models
+
+        session = storage.scoped_session()
+        try:
+            rows = (session.query(models.TrialModel.study_id)
+                    .filter(models.TrialModel.state == TrialState.RUNNING).distinct().all())
+            session.commit()
+        finally:
+            session.close()
+        return sorted({row[0] for row in rows})
+    found = []
+    for summary in storage.get_all_studies():
+        if storage.get_all_trials(summary._study_id, deepcopy=False,
+                                  states=(TrialState.RUNNING,)):
+            found.append(summary._study_id)
+    return found
+
+
+def reap(storage, prefix):
+    """Fail and queue again the trials of dead workers in every study whose name
+    starts with ``prefix`` (:func:`release_dead` on each study that holds RUNNING
+    trials). Run by every worker every :data:`REAP` s, beside its heartbeats, so
+    that a dead worker's trials come back whatever the live workers are on.
+    Returns ``{study name: [trial numbers failed]}``."""
+    failed = {}
+    for study_id in _running_study_ids(storage):
+        name = storage.get_study_name_from_id(study_id)
+        if not name.startswith(prefix):
+            continue
+        numbers = release_dead(optuna.load_study(study_name=name, storage=storage))
+        if numbers:
+            failed[name] = numbers
+    return failed
 
 
 def claim(study, limit=None):

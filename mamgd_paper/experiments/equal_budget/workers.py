@@ -42,7 +42,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from mamgd_paper.core import numerics, paths
+from mamgd_paper.core import numerics, paths, storage_url
 from mamgd_paper.experiments.equal_budget import parent, protocol, results, studies, tuning
 from mamgd_paper.experiments.equal_budget.problems import Config, get_problem
 from mamgd_paper.experiments.equal_budget.protocol import FUNCTION, NETWORK
@@ -107,13 +107,17 @@ def check_data(config, data_dir=None):
 
 
 class _Heartbeat:
-    """Optuna heartbeats for the trials this worker holds (RDB storages only)."""
+    """Optuna heartbeats for the trials this worker holds (RDB storages), and
+    the reaper: every :data:`studies.REAP` s, the dead workers' trials of the
+    whole run are failed and queued again (:func:`studies.reap`), whatever
+    (problem, arm) this worker is busy with. Both run in one background thread."""
 
-    def __init__(self, storage):
+    def __init__(self, storage, config=None):
         self.storage, self.held, self.lock = storage, set(), threading.Lock()
         self.enabled = studies.heartbeats(storage)
+        self.prefix = None if config is None else studies.run_name(config.run_id) + "/"
         self.stop = threading.Event()
-        if self.enabled:
+        if self.enabled or self.prefix is not None:
             threading.Thread(target=self._beat, daemon=True).start()
 
     def hold(self, trials):
@@ -121,13 +125,20 @@ class _Heartbeat:
             self.held = {t._trial_id for t in trials}
 
     def _beat(self):
-        while not self.stop.wait(studies.HEARTBEAT):
+        next_reap = time.monotonic()
+        while not self.stop.wait(min(studies.HEARTBEAT, studies.REAP)):
             with self.lock:
                 held = sorted(self.held)
-            for trial_id in held:
+            for trial_id in held if self.enabled else ():
                 try:
                     self.storage.record_heartbeat(trial_id)
                 except Exception:  # noqa: BLE001 (a finished trial, a lost connection)
+                    pass
+            if self.prefix is not None and time.monotonic() >= next_reap:
+                next_reap = time.monotonic() + studies.REAP
+                try:
+                    studies.reap(self.storage, self.prefix)
+                except Exception:  # noqa: BLE001 (a lost connection: the next round retries)
                     pass
 
 
@@ -262,7 +273,7 @@ def run_worker(storage, run_id=None, data_dir=None, threads=1, poll=0.5):
     storage = studies.open_storage(storage)
     config = find_run(storage, run_id)
     check_data(config, data_dir)
-    heartbeat = _Heartbeat(storage)
+    heartbeat = _Heartbeat(storage, config)
     work = [_Group(config, storage, problem, arm) for problem, arm in groups(config)]
     batches = 0
     try:
@@ -282,8 +293,11 @@ def run_worker(storage, run_id=None, data_dir=None, threads=1, poll=0.5):
         heartbeat.stop.set()
 
 
-def _worker_command(storage, run_id, index, data_dir=None, threads=1):
-    command = [sys.executable, "-m", WORKER_MODULE, "worker", "--storage", storage,
+def _worker_command(run_id, index, data_dir=None, threads=1):
+    """A local worker's command line. The storage is not on it (a URL may hold a
+    password, and every user sees a command line): the worker reads it from
+    :data:`~mamgd_paper.core.storage_url.ENVIRONMENT`."""
+    command = [sys.executable, "-m", WORKER_MODULE, "worker",
                "--run", run_id, "--worker-index", str(index), "--threads", str(threads),
                "--parent", str(os.getpid())]
     if data_dir is not None:
@@ -317,11 +331,12 @@ def run(config, storage=None, workers=2, data_dir=None, poll=0.5, describe="equa
                    PYTHONPATH=os.pathsep.join(filter(None, [str(paths.ROOT),
                                                             os.environ.get("PYTHONPATH")])))
         env.pop("MAMGD_PROGRESS_FILE", None)
+        env[storage_url.ENVIRONMENT] = storage_text  # the workers' storage, off their arguments
         try:
             for index in range(int(workers)):
                 log = open(Path(logs) / f"worker-{index}.log", "w+", encoding="utf-8")
                 processes.append((subprocess.Popen(
-                    _worker_command(storage_text, config.run_id, index, data_dir),
+                    _worker_command(config.run_id, index, data_dir),
                     stdout=log, stderr=subprocess.STDOUT, env=env, cwd=os.getcwd()), log))
             for _ in track(_watch(config, store, processes, poll), describe, total=total):
                 pass
