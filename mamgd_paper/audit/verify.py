@@ -33,6 +33,9 @@ FOLDERS = ("figures", "notebooks/executed")
 #: The audit table whose network verdicts the manifest summarises.
 AUDIT_TABLE = "figures/tables/paper_vs_reproduced.csv"
 NETWORK_TABLES = ("7", "8", "9", "10", "11")
+#: The notebooks' records (:mod:`mamgd_paper.runner.inputs`): an unfinished
+#: publishing's journal there is named.
+RECORDS = "notebooks/records"
 _VERDICT_PREFIX = "# verdicts table "
 
 
@@ -131,8 +134,10 @@ def compare(root):
                 for t in sorted(set(published_verdicts) | set(now), key=int)
                 if published_verdicts.get(t) != now.get(t)}
     identical = sum(1 for n in published if n in on_disk) - len(differ)
+    from mamgd_paper.runner import publish  # standard library only
+
     return {"identical": identical, "differ": differ, "missing": missing, "new": new,
-            "verdicts": verdicts}
+            "verdicts": verdicts, "pending": publish.pending(root / RECORDS)}
 
 
 def summary_lines(result):
@@ -143,6 +148,8 @@ def summary_lines(result):
     lines += [f"  differs: {name}" for name in result["differ"]]
     lines += [f"  missing: {name}" for name in result["missing"]]
     lines += [f"  new (not in the manifest): {name}" for name in result["new"]]
+    lines += [f"  unfinished publishing of {name} (cut off after its commit; the next "
+              f"notebook run finishes it)" for name in result.get("pending", [])]
     if result["verdicts"]:
         for table, (before, after) in result["verdicts"].items():
             lines.append(f"  Table {table} verdicts against the paper changed: "
@@ -171,7 +178,8 @@ def main(argv=None):
         return 2
     for line in summary_lines(result):
         print(line)
-    return 1 if len(result["differ"]) + len(result["missing"]) + len(result["new"]) else 0
+    return 1 if (len(result["differ"]) + len(result["missing"]) + len(result["new"])
+                 + len(result["pending"])) else 0
 
 
 if __name__ == "__main__":
