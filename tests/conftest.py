@@ -12,6 +12,9 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The pipeline's Keras backend (mamgd_paper/__init__.py), whichever test module
+# imports Keras first; tests of another backend run it in a child process.
+os.environ.setdefault("KERAS_BACKEND", "jax")
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The published numbers as the package ships them, and the copy typed from the

@@ -128,6 +128,45 @@ def run_test(seed_curves, paper_curve):
     return prediction_t(float(curve_level(paper_curve)), curve_level(seed_curves))
 
 
+def two_sample_test(curves, other_curves):
+    """``(t, p)``: do two sets of runs have the same curve level? Welch's test.
+
+    ``curves``, ``other_curves``: arrays runs x epochs of training losses (the
+    same epochs). The two-sample version of :func:`run_test`: each run's
+    :func:`curve_level`, then Welch's t (unequal variances), two-sided.
+    """
+    a, b = curve_level(curves), curve_level(other_curves)
+    if min(a.size, b.size) < 2:
+        raise ValueError(f"the two-sample test needs at least 2 runs a side, not {a.size} "
+                         f"and {b.size}.")
+    if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:
+        return (0.0, 1.0) if a[0] == b[0] else (math.copysign(math.inf, a[0] - b[0]), 0.0)
+    t, p = stats.ttest_ind(a, b, equal_var=False)
+    return float(t), float(p)
+
+
+def two_sample_detectable_shift(n, m, level, power=POWER):
+    """The smallest difference of curve levels, in units of their (common)
+    standard deviation, that :func:`two_sample_test` with ``n`` and ``m`` runs
+    detects with probability ``power`` at two-sided ``level`` (noncentral t
+    with ``n + m - 2`` degrees of freedom, noncentrality ``delta / sqrt(1/n + 1/m)``)."""
+    df = n + m - 2
+    critical = stats.t.isf(level / 2, df)
+    scale = math.sqrt(1 / n + 1 / m)
+
+    def achieved(delta):
+        lower = float(np.nan_to_num(stats.nct.cdf(-critical, df, delta / scale), nan=0.0))
+        return float(stats.nct.sf(critical, df, delta / scale)) + lower
+
+    low, high = 0.0, 1.0
+    while achieved(high) < power:
+        high *= 2
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if achieved(middle) < power else (low, middle)
+    return high
+
+
 def detectable_shift(n, level, power=POWER):
     """The smallest shift ``delta`` of the whole curve's level, in units of
     the seeds' standard deviation of :func:`curve_level`, that the run test

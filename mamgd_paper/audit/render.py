@@ -31,7 +31,8 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from mamgd_paper.audit import calibration, compare, environment, findings, markdown
+from mamgd_paper.audit import (calibration, compare, engine_agreement, environment, findings,
+                               markdown)
 from mamgd_paper.audit import figures as run_figures
 from mamgd_paper.core import plotting
 from mamgd_paper.core.artifacts import save_figure, write_table, write_text
@@ -141,8 +142,20 @@ def render_summary(counts, runs_facts=None, equal_budget=None):
     return "\n".join(lines) + "\n"
 
 
+def _engine_section(agreement, skipped):
+    """The template's data on the engine against Keras ``fit`` (``None``: nothing compared)."""
+    facts = engine_agreement.summary(agreement)
+    if facts is None:
+        return None
+    shown = agreement.copy()
+    for column in ("statistic", "p_value", "p_adjusted"):
+        shown[column] = shown[column].map(lambda v: f"{v:.3g}")
+    return {"table": shown.to_markdown(index=False), "facts": facts,
+            "skipped": [f"Table {t} {o} ({why})" for t, o, why in skipped]}
+
+
 def render_report(frame, counts, sections, env, data_dir, datasets_frame, runs, inputs,
-                  figures_dir, paper_runs=None, skipped_runs=()):
+                  figures_dir, paper_runs=None, skipped_runs=(), engine=None):
     """REPORT.md from the comparison ``frame``, its ``counts``, the findings
     ``sections`` (``[(title, body)]``), the environment, the datasets, the
     notebook ``runs`` and the ``inputs`` (paths, listed sorted with a digest)."""
@@ -158,6 +171,7 @@ def render_report(frame, counts, sections, env, data_dir, datasets_frame, runs, 
         skipped_runs=[f"Table {t} {o}" for t, o, _ in skipped_runs],
         skipped_seeds=sorted({n for _, _, n in skipped_runs}),
         min_seeds=calibration.MIN_SEEDS,
+        engine=engine,
         findings=sections,
         env=env,
         runs=[(r.notebook, r.parameters) for r in runs.itertuples() if r.parameters],
@@ -189,6 +203,8 @@ def write_report(figures_dir="figures", executed_dir=None, data_dir=None):
     network, network_paths = calibration.read_tables(tables_dir)
     inputs += network_paths
     cells, paper_runs = calibration.calibrate(network)
+    agreement, agreement_skipped, agreement_paths = engine_agreement.compare(figures_dir)
+    inputs += agreement_paths
     frame = frame.merge(cells, on=["table", "epoch", "optimizer"], how="left")
     sections = findings.sections(tables_dir, inputs)
     directory, datasets_frame = environment.dataset_checksums(data_dir)
@@ -198,7 +214,8 @@ def write_report(figures_dir="figures", executed_dir=None, data_dir=None):
                    if not p.name.endswith(".failed.ipynb")]
     report = render_report(frame, counts, sections, environment.environment(), directory,
                            datasets_frame, runs, inputs, figures_dir, paper_runs,
-                           calibration.skipped_runs(network))
+                           calibration.skipped_runs(network),
+                           _engine_section(agreement, agreement_skipped))
     comparison = frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")
     budget_path = tables_dir / "equal_budget.csv"
     budget = pd.read_csv(budget_path) if budget_path.is_file() else None  # read by findings too
@@ -213,6 +230,11 @@ def write_report(figures_dir="figures", executed_dir=None, data_dir=None):
     paths["runs"] = write_table(paper_runs, tables_dir, "paper_runs", decimals=6, caption=(
         "Tables 7-11: is each published run (table x optimizer) a typical draw of our "
         "protocol? Whole-curve level test against our seeds, Holm-corrected."))
+    paths["engine"] = write_table(
+        agreement, tables_dir, engine_agreement.STEM, decimals=6, caption=(
+            "The training engine against Keras fit on TensorFlow: per table and optimizer, "
+            "the curve levels of the engine's seeds and of the committed fit reference, "
+            "Welch's t, Holm-corrected."))
     titles = paper_module.load_paper_tables().groupby("table")["title"].first()
     paths["figures"] = []
     for table, (seeds_frame, verdicts_frame) in network.items():
@@ -224,6 +246,7 @@ def write_report(figures_dir="figures", executed_dir=None, data_dir=None):
     paths["summary"] = write_text(tables_dir / "report_summary.md", summary)
     paths["report"] = write_text(figures_dir / "REPORT.md", report)
     manifest.record(figures_dir, manifest.REPORT,
-                    [paths["comparison"], *paths["counts"], *paths["runs"], *paths["figures"],
+                    [paths["comparison"], *paths["counts"], *paths["runs"], *paths["engine"],
+                     *paths["figures"],
                      paths["summary"], paths["report"]])
     return {"paths": paths, "frame": frame, "counts": counts}
