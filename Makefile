@@ -93,11 +93,9 @@ ALL_NOTEBOOKS := $(sort $(patsubst notebooks/%.py,%,$(NOTEBOOK_SOURCES)) $(NETWO
 # `make -j2 reproduce` starts the notebooks in this order, the longest first
 # (run times in README.md), so that no long one runs alone at the end. make
 # starts them one by one as job slots free up; 09 needs 02's k-sensitivity
-# table, so 02 comes first and the short 01 holds 09 back until 02 is done.
-# 09 trains the Table 7 and 11 runs that 04 and 08 need too: they read them
-# from the run cache (data/histories) instead of training them again.
-LONGEST_FIRST := 02_decay_search 11_equal_budget 01_test_functions 09_curvature_ablation \
-	05_mnist 07_reuters 10_from_scratch 04_approximation 08_boston_housing
+# table, so 02 comes before it and the short 01 holds 09 back until 02 is done.
+LONGEST_FIRST := 05_mnist 02_decay_search 11_equal_budget 01_test_functions 09_curvature_ablation \
+	07_reuters 10_from_scratch 04_approximation 08_boston_housing
 NOTEBOOKS := $(filter $(ALL_NOTEBOOKS),$(LONGEST_FIRST)) $(filter-out $(LONGEST_FIRST),$(ALL_NOTEBOOKS))
 EXECUTED_ALL := $(NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
 notebook_source = $(if $(filter $(1),$(NETWORK_NOTEBOOKS)),$(NETWORK_TEMPLATE),notebooks/$(1).py)
