@@ -273,7 +273,9 @@ class AdaExp(keras.optimizers.Optimizer):
 
     The bias correction is Adam's (with the square root), the decay exponent
     is the paper's ``exp(-k t)``. With ``k = 0`` this is
-    ``keras.optimizers.Adam`` operation for operation, hence bit for bit.
+    ``keras.optimizers.Adam`` operation for operation, hence bit for bit on
+    the TensorFlow and JAX backends (on the PyTorch backend Keras replaces
+    its Adam with a fused torch kernel: 1-ulp differences from step 1).
 
     Reference: Sakovich et al., *Technologies* 2024, 12(9), 154, Section 7.
 
