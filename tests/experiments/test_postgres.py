@@ -175,3 +175,81 @@ def test_killed_worker_on_postgres(postgres_url, tmp_path):
     single = workers.run(config, storage=str(tmp_path / "single.journal"), workers=0)
     pd.testing.assert_frame_equal(done.trials, single.trials)
     pd.testing.assert_frame_equal(table.results_table(done), table.results_table(single))
+
+
+def _holding(storage, process):
+    """The tuning study in which ``process`` holds RUNNING trials, or None."""
+    for name in optuna.study.get_all_study_names(storage):
+        if "/tune-" not in name:
+            continue
+        study = optuna.load_study(study_name=name, storage=storage)
+        if any(t.user_attrs.get("owner", "").endswith(f":{process.pid}")
+               for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))):
+            return study
+    return None
+
+
+def test_dead_workers_trials_come_back_within_the_documented_bound(postgres_url, tmp_path):
+    """The live worker is busy elsewhere (here: its main thread never steps the
+    dead worker's (problem, arm)); its reaper still fails the dead trials and
+    queues them again within studies.REQUEUE_BOUND seconds."""
+    url = postgres_url.replace("/postgres", "/postgres") + "?application_name=latency"
+    config, arguments = _arguments(url)
+    config = problems.make_config(**{**CONFIG, "seed": 7})
+    arguments = [a if a != "--quick" else "--quick" for a in arguments] + ["--seed", "7"]
+    storage = studies.open_storage(url)
+    victim = _start(arguments, tmp_path)
+    live = workers._Heartbeat(storage, config)  # a live worker's background thread
+    try:
+        deadline, study = time.monotonic() + 180, None
+        while study is None and time.monotonic() < deadline:
+            assert victim.poll() is None, victim.communicate()[1][-3000:]
+            time.sleep(0.05)
+            study = _holding(storage, victim)
+        assert study is not None, "the worker never held a trial"
+        victim.kill()
+        victim.communicate()
+        killed = time.monotonic()
+        while time.monotonic() - killed < studies.REQUEUE_BOUND + 20:
+            trials = study.get_trials(deepcopy=False)
+            if any(t.state == TrialState.FAIL for t in trials) and any(
+                    t.state == TrialState.WAITING and "retry_history" in t.system_attrs
+                    for t in trials):
+                break
+            time.sleep(0.2)
+        latency = time.monotonic() - killed
+        assert latency <= studies.REQUEUE_BOUND + 1, latency
+    finally:
+        live.stop.set()
+        if victim.poll() is None:
+            victim.kill()
+
+
+@pytest.mark.slow
+def test_a_password_is_in_no_output_and_no_process_argument(postgres_url, tmp_path):
+    """Trust authentication accepts any password: the URL carries one, which must
+    appear in no output, no file written and no process's arguments."""
+    secret = "Pw-in-url-5521"
+    url = postgres_url.replace("postgres@", f"postgres:{secret}@")
+    code = (
+        "from mamgd_paper.experiments.equal_budget import problems, workers\n"
+        f"config = problems.make_config(**{dict(CONFIG, seed=11)!r})\n"
+        "result = workers.run(config, storage=None, workers=2)\n"
+        "print(len(result.trials), 'trials')\n")
+    env = dict(_env(), MAMGD_EQUAL_BUDGET_STORAGE=url)
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen_workers, leaks = 0, []
+    while process.poll() is None:
+        table = subprocess.run(["ps", "-eo", "pid,args", "--no-headers"], capture_output=True,
+                               text=True).stdout
+        seen_workers = max(seen_workers, table.count("equal_budget worker"))
+        leaks += [line for line in table.splitlines() if secret in line]
+        time.sleep(0.1)
+    out, err = process.communicate()
+    assert process.returncode == 0, err[-3000:]
+    assert seen_workers >= 2 and not leaks, leaks
+    assert secret not in out + err
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
