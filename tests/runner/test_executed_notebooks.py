@@ -56,5 +56,6 @@ def test_parameters_are_the_ones_make_passes(path):
     assert len(injected) == 1, path.name
     source = "".join(injected[0]["source"])
     assert "quick = False" in source and "seeds = 5" in source, source
-    if path.stem == "11_equal_budget":
-        assert "workers = 2" in source, source
+    # run-only settings never land in an executed notebook (make passes them in the
+    # environment): a storage URL may hold a password
+    assert "storage =" not in source, source
