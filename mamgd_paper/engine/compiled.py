@@ -42,8 +42,7 @@ import numpy as np
 import pandas as pd
 
 from mamgd_paper.engine.backend import use_jax
-from mamgd_paper.engine.inputs import (SparseRows, all_pages, batch_pages, engine_inputs,
-                                      multi_hot_matmul)
+from mamgd_paper.engine.inputs import SparseRows, batch_pages, engine_inputs, multi_hot_matmul
 
 #: Models per compiled call, by table. XLA compiles a batch of 1-5 models
 #: differently from one of 7 or more (it vectorises across models), which
@@ -52,9 +51,10 @@ from mamgd_paper.engine.inputs import (SparseRows, all_pages, batch_pages, engin
 #: results are dropped), and a run's result depends on its own configuration
 #: only, never on the other runs of the call. MNIST's matrix products gain
 #: nothing from batching: its chunk is small, so padding costs little.
-CHUNK = {7: 20, 8: 5, 9: 20, 10: 20, 11: 20}
-#: The hyperparameters that may differ between the models of one group.
-VARYING = ("learning_rate", "k")
+CHUNK = {7: 10, 8: 5, 9: 10, 10: 10, 11: 10}
+#: Rows per block when a whole validation or test split is scored (memory:
+#: a block's activations for every model of a call).
+EVAL_BLOCK = 1024
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def _hyperparameters(optimizer, values):
 class _Program:
     """The compiled training of one group's models (one optimizer class and options)."""
 
-    def __init__(self, task, optimizer, epochs, n_train, capacity):
+    def __init__(self, task, optimizer, epochs, n_train, capacity, eval_capacity):
         import jax
         import jax.numpy as jnp
         import keras
@@ -157,25 +157,27 @@ class _Program:
                     h = layer(h, training=True)
             return h
 
-        def batch_inputs(x, index, weight):
+        def batch_inputs(x, index, weight, size=capacity):
             if not sparse:
                 return x[index]
-            page_ids, segment = batch_pages(x, index, weight > 0, capacity)
+            page_ids, segment = batch_pages(x, index, weight > 0, size)
             return (x, page_ids, segment, index.shape[0])
-
-        def split_inputs(x):
-            if not sparse:
-                return x
-            page_ids, owner = all_pages(x)
-            return (x, page_ids, owner, x[2].shape[0])
 
         def scores(y, prediction, weight):
             values = [self.loss(y, prediction)] + [m(y, prediction) for m in self.metrics]
             return jnp.stack([jnp.sum(v * weight) for v in values])
 
-        def evaluate(weights, x, y):
-            prediction = forward(weights, split_inputs(x))
-            return scores(y, prediction, jnp.ones(y.shape[0], prediction.dtype)) / y.shape[0]
+        def evaluate(weights, split):
+            x, y, block_rows, block_weights = split
+
+            def block(total, rows):
+                index, weight = rows
+                prediction = forward(weights, batch_inputs(x, index, weight, eval_capacity))
+                return total + scores(y[index], prediction, weight), None
+
+            start = jnp.zeros(1 + len(self.metrics), jnp.float32)
+            total, _ = jax.lax.scan(block, start, (block_rows, block_weights))
+            return total / y.shape[0]
 
         def one_model(weights, opt_vars, k, indices, step_weights, train, held_out):
             x_train, y_train = train
@@ -197,7 +199,7 @@ class _Program:
             def epoch(state, epoch_indices):
                 state, sums = jax.lax.scan(step, state, (epoch_indices, step_weights))
                 record = [sums.sum(0) / n_train]
-                record += [evaluate(state[0], x, y) for x, y in held_out]
+                record += [evaluate(state[0], split) for split in held_out]
                 return state, jnp.concatenate(record)
 
             values = {} if k is None else {"k": k}
@@ -241,6 +243,14 @@ def _arrays(x, y):
     return (x.arrays if isinstance(x, SparseRows) else x), np.asarray(y, dtype=np.float32)
 
 
+def _held_out(split):
+    """A validation or test split for the program: its arrays and its blocks of rows."""
+    x = engine_inputs(split.x)
+    rows, weights = _steps(np.arange(len(split), dtype=np.int32), min(EVAL_BLOCK, len(split)))
+    pages = x.pages_needed(rows) if isinstance(x, SparseRows) else 0
+    return _arrays(x, split.y) + (rows, weights), pages
+
+
 def train(task, data, runs, epochs=None, chunk=None, initial_weights=None, orders=None):
     """Train every run of ``runs`` on ``data``; returns the long history.
 
@@ -261,7 +271,7 @@ def train(task, data, runs, epochs=None, chunk=None, initial_weights=None, order
     from mamgd_paper.paper import registry
 
     runs = list(runs)
-    chunk = CHUNK.get(task.table, 20) if chunk is None else int(chunk)
+    chunk = CHUNK.get(task.table, 10) if chunk is None else int(chunk)
     epochs = task.epochs if epochs is None else int(epochs)
     x_train = engine_inputs(data.train.x)
     n_train = len(data.train)
@@ -277,8 +287,9 @@ def train(task, data, runs, epochs=None, chunk=None, initial_weights=None, order
         # does not depend on it (unused slots add nothing; a test checks)
         capacity = -(-x_train.pages_needed(indices) // 256) * 256
     train_arrays = _arrays(x_train, data.train.y)
-    held_out = [_arrays(engine_inputs(split.x), split.y)
-                for split in (data.validation, data.test) if split is not None]
+    held_out, pages = zip(*[_held_out(split) for split in (data.validation, data.test)
+                            if split is not None])
+    eval_capacity = -(-max(pages) // 256) * 256 if capacity is not None else None
     columns = task.columns(with_test=data.test is not None)
     groups = {}
     for index, run in enumerate(runs):
@@ -288,7 +299,7 @@ def train(task, data, runs, epochs=None, chunk=None, initial_weights=None, order
         first = runs[members[0]]
         optimizer = registry.keras_optimizer(first.optimizer, first.learning_rate, first.k,
                                              **dict(first.options))
-        program = _Program(task, optimizer, epochs, n_train, capacity)
+        program = _Program(task, optimizer, epochs, n_train, capacity, eval_capacity)
         for start in range(0, len(members), chunk):
             part = members[start:start + chunk]
             history = program([runs[i] for i in part], [initial_weights[i] for i in part],

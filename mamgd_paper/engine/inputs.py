@@ -105,16 +105,6 @@ def batch_pages(arrays, rows, live, capacity):
     return jnp.where(used, page, 0), jnp.where(used, row, len(rows))
 
 
-def all_pages(arrays):
-    """Every page of a whole split, with the text it belongs to (JAX)."""
-    import jax.numpy as jnp
-
-    pages, _, first_page, page_count = arrays
-    owner = jnp.repeat(jnp.arange(first_page.shape[0]), page_count,
-                       total_repeat_length=pages.shape[0])
-    return jnp.arange(pages.shape[0]), owner
-
-
 def multi_hot_matmul(arrays, page_ids, segment, n_rows, kernel):
     """``multi_hot(rows) @ kernel`` from the rows' pages (JAX): (n_rows, units)."""
     import jax

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mamgd_paper.experiments.networks import cache, outputs, tasks, training, verdicts
+from mamgd_paper.experiments.networks import outputs, tasks, training, verdicts
 from mamgd_paper.experiments.networks.data import (SequenceSet, Split, TaskData, approximation_data,
                                                    multi_hot)
 from mamgd_paper.paper import registry
@@ -279,7 +279,7 @@ def test_imdb_pipeline_on_synthetic_data():
     np.testing.assert_array_equal(np.sort(ys[:, 0]), np.sort(data.train.y[:, 0]))
     # one short run through the whole runner: every held-out column is there
     small = dataclasses.replace(data, validation=data.validation[:500])
-    result = training.run_experiment(tasks.IMDB, seeds=1, epochs=2, data=small, verbose=0)
+    result = training.run_experiment(tasks.IMDB, seeds=1, epochs=2, data=small)
     history = result.history
     assert list(history.columns) == ["seed", "epoch", "optimizer", "loss", "accuracy",
                                      "val_loss", "val_accuracy", "test_loss",
@@ -308,7 +308,7 @@ def part(n):  # IMDB's size: 25000 reviews of ~240 words, indices < 10000
 
 data = tasks.IMDB.prepare((part(25000), part(25000)))
 task = dataclasses.replace(tasks.IMDB, optimizers=tasks.IMDB.optimizers[:1])
-result = training.run_experiment(task, seeds=1, epochs=1, data=data, verbose=0)
+result = training.run_experiment(task, seeds=1, epochs=1, data=data)
 assert result.history.notna().all().all()
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
@@ -348,7 +348,7 @@ def test_imdb_not_run_when_file_absent(tmp_path, no_download):
 
 
 # --------------------------------------------------------------------------
-# Determinism and steps_per_execution
+# Determinism
 
 
 def _tiny():
@@ -358,7 +358,6 @@ def _tiny():
     y = (x @ rng.normal(size=(13, 1)) + 20).astype(np.float32)
     data = TaskData(train=Split(x[:40], y[:40]), validation=Split(x[40:], y[40:]))
     task = dataclasses.replace(tasks.BOSTON_HOUSING, epochs=2, batch_size=4,
-                               steps_per_execution=3,
                                optimizers=tasks.BOSTON_HOUSING.optimizers[:2])
     return task, data
 
@@ -369,65 +368,21 @@ sys.path[:0] = ["tests", "tests/experiments"]
 from test_networks import _tiny
 from mamgd_paper.experiments.networks import tasks, training
 task, data = _tiny()
-print(training.run_experiment(task, seeds=1, first_seed=7, data=data, verbose=0)
+print(training.run_experiment(task, seeds=1, first_seed=7, data=data)
       .history.to_csv(float_format="%.17g"))
 """
 
 
 def test_one_seed_is_bit_reproducible():
     task, data = _tiny()
-    first = training.run_experiment(task, seeds=1, first_seed=7, data=data, verbose=0).history
-    again = training.run_experiment(task, seeds=1, first_seed=7, data=data, verbose=0).history
+    first = training.run_experiment(task, seeds=1, first_seed=7, data=data).history
+    again = training.run_experiment(task, seeds=1, first_seed=7, data=data).history
     pd.testing.assert_frame_equal(first, again, check_exact=True)
-    other = training.run_experiment(task, seeds=1, first_seed=8, data=data, verbose=0).history
+    other = training.run_experiment(task, seeds=1, first_seed=8, data=data).history
     assert not np.array_equal(first["loss"], other["loss"])
     # a fresh process gives the same bytes
     assert run_python(TINY_CODE) == first.to_csv(float_format="%.17g") + "\n"
 
-
-def test_steps_per_execution_keeps_the_math():
-    task, data = _tiny()
-    one = training.train_one(task, data, "MAMGD", seed=3, steps_per_execution=1)
-    many = training.train_one(task, data, "MAMGD", seed=3, steps_per_execution=4)
-    pd.testing.assert_frame_equal(one, many, check_exact=True)
-
-
-def test_cached_runs_are_the_trained_runs(tmp_path):
-    """A run read from the history cache equals the run trained again, bit for bit,
-    and the paper's MAMGD and the ablation's "authors_code" label share one key."""
-    task, data = _tiny()
-    specs = [s for s in task.optimizers if s.name == "MAMGD"]
-    fresh, _ = training.train_seeds(task, data, specs, [5], verbose=0)
-    stored, _ = training.train_seeds(task, data, specs, [5], verbose=0, cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("*.csv"))) == 1
-    loaded, _ = training.train_seeds(task, data, specs, [5], verbose=0, cache_dir=tmp_path)
-    pd.testing.assert_frame_equal(fresh, stored, check_exact=True)
-    pd.testing.assert_frame_equal(fresh, loaded, check_exact=True)
-
-    mamgd = specs[0]
-    k = dict(mamgd.kwargs)["k"]
-    ablation_label = tasks.OptimizerSpec(registry.CODE, (("learning_rate", tasks.LEARNING_RATE),
-                                                     ("k", k)))
-    other_k = tasks.OptimizerSpec(registry.CODE, (("learning_rate", tasks.LEARNING_RATE),
-                                              ("k", k * 2)))
-    key = cache.history_key(task, data, mamgd, 5, task.epochs)[0]
-    assert cache.history_key(task, data, ablation_label, 5, task.epochs)[0] == key
-    assert cache.history_key(task, data, other_k, 5, task.epochs)[0] != key
-    assert cache.history_key(task, data, mamgd, 6, task.epochs)[0] != key
-    assert cache.history_key(task, data, mamgd, 5, task.epochs + 1)[0] != key
-    # the switched rules differ only in their switches: each has its own key
-    switched = {cache.history_key(task, data, tasks.OptimizerSpec(label, (
-        ("learning_rate", tasks.LEARNING_RATE), ("k", k))), 5, task.epochs)[0]
-        for label in (registry.CODE, registry.CODE_CURVATURE, registry.CODE_SQRT,
-                      registry.ALGORITHM6_NO_CURVATURE, registry.ALGORITHM6_LABEL)}
-    assert len(switched) == 5
-    # a run under another label is read from the cache, under its own label
-    relabelled, _ = training.train_seeds(task, data, [ablation_label], [5], verbose=0,
-                                  cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("*.csv"))) == 1
-    assert set(relabelled["optimizer"]) == {registry.CODE}
-    pd.testing.assert_frame_equal(relabelled.drop(columns="optimizer"),
-                                  fresh.drop(columns="optimizer"), check_exact=True)
 
 
 # --------------------------------------------------------------------------
@@ -533,10 +488,3 @@ def test_outputs_written(tmp_path):
     summary = out["summary"].set_index("optimizer")
     assert summary.loc["Adam", "best_val_mae_mean"] == pytest.approx(2.8)  # min MAE
     assert summary.loc["Adam", "test_mae_mean"] == pytest.approx(2.8)  # final epoch
-
-
-def test_training_sources_name_existing_files():
-    """Every source that keys the run cache exists (a moved module must be renamed here)."""
-    for pattern in cache.TRAINING_SOURCES:
-        assert sorted(ROOT.glob(pattern)), pattern
-    assert "mamgd_paper/experiments/networks/training.py" in cache.TRAINING_SOURCES
