@@ -243,8 +243,7 @@ data: $(STAMP)
 benchmark: $(STAMP)
 	$(PY) -m mamgd_paper.runner.quiet benchmarks/optimizer_speed.py
 	$(PY) -m mamgd_paper.runner.quiet benchmarks/functions_walltime.py
-	$(PY) -m mamgd_paper.runner.quiet benchmarks/networks_walltime.py
-	$(PY) -m mamgd_paper.runner.quiet benchmarks/equal_budget_batched.py
+	$(PY) -m mamgd_paper.runner.quiet benchmarks/engine_speed.py
 
 # The committed reference the engine is compared with (make report): Keras fit on
 # TensorFlow, one model at a time; resumes from build/keras-reference/.
