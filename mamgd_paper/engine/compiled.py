@@ -239,6 +239,18 @@ class _Program:
                                     train, held_out))[:real]
 
 
+#: Compiled programs of this process, reused by every call with the same task,
+#: optimizer group and shapes (learning rate and k are inputs, not constants).
+_PROGRAMS = {}
+
+
+def _task_key(task):
+    """What a program depends on of a task: its model, loss, metrics and batch size."""
+    return (type(task).__name__, getattr(task, "table", None), repr(getattr(task, "layers", None)),
+            getattr(task, "input_dim", None), getattr(task, "n_in", None),
+            getattr(task, "n_out", None), task.loss, tuple(task.metrics), task.batch_size)
+
+
 def _arrays(x, y):
     return (x.arrays if isinstance(x, SparseRows) else x), np.asarray(y, dtype=np.float32)
 
@@ -297,9 +309,13 @@ def train(task, data, runs, epochs=None, chunk=None, initial_weights=None, order
     frames = []
     for members in groups.values():
         first = runs[members[0]]
-        optimizer = registry.keras_optimizer(first.optimizer, first.learning_rate, first.k,
-                                             **dict(first.options))
-        program = _Program(task, optimizer, epochs, n_train, capacity, eval_capacity)
+        key = (_task_key(task), first.group, epochs, n_train, capacity, eval_capacity)
+        program = _PROGRAMS.get(key)
+        if program is None:
+            optimizer = registry.keras_optimizer(first.optimizer, first.learning_rate, first.k,
+                                                 **dict(first.options))
+            program = _PROGRAMS[key] = _Program(task, optimizer, epochs, n_train, capacity,
+                                                eval_capacity)
         for start in range(0, len(members), chunk):
             part = members[start:start + chunk]
             history = program([runs[i] for i in part], [initial_weights[i] for i in part],
