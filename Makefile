@@ -105,7 +105,7 @@ K_SENSITIVITY := $(FIGURES)/tables/k_sensitivity.csv
 comma := ,
 
 .PHONY: all notebooks verify manifest test test-torch venv pipeline-path reproduce run-times functions networks report data \
-	benchmark lock clean-quick help lab site dashboard equal-budget keras-reference FORCE
+	benchmark lock clean-quick help lab site dashboard equal-budget keras-reference test-heavy FORCE
 .DELETE_ON_ERROR:
 # make never deletes an executed notebook (on an interrupt or a failed recipe):
 # the runner publishes it all-or-nothing with the figures, and it is committed.
@@ -132,7 +132,12 @@ pipeline-path:
 
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadgroup -q
+	$(PY) -m pytest -n 2 --dist loadgroup -q -m "not heavy"
+
+# The end-to-end runs of several minutes (a quick reproduce, the password scan of a
+# two-worker run): CI runs them after `make test`.
+test-heavy: $(STAMP)
+	$(PY) -m pytest -q -m heavy
 
 # Optional: the PyTorch backend (CPU wheel; a bare `pip install torch` pulls CUDA packages).
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
@@ -159,7 +164,7 @@ notebook_parameters = $(if $(and $(SEEDS),$(filter $(1),$(SEEDS_NOTEBOOKS))), -p
 notebook_spec = '$(1)=$(call notebook_source,$(1))$(if $(and $(SEEDS),$(filter $(1),$(SEEDS_NOTEBOOKS))),$(comma)seeds=$(SEEDS),)$(if $(call network_table,$(1)),$(comma)table=$(call network_table,$(1)),)'
 
 # Goals that run no notebook do not look.
-ifneq ($(filter-out help test test-torch venv pipeline-path report data benchmark lock clean-quick lab site dashboard run-times verify manifest keras-reference,$(or $(MAKECMDGOALS),help)),)
+ifneq ($(filter-out help test test-heavy test-torch venv pipeline-path report data benchmark lock clean-quick lab site dashboard run-times verify manifest keras-reference,$(or $(MAKECMDGOALS),help)),)
 STALE := $(shell $(PYTHON) -m mamgd_paper.runner stale $(if $(REBUILD),--all,) \
 	--executed $(EXECUTED) --records $(RECORDS) -p quick $(QUICK_PARAM) \
 	--input 09_curvature_ablation=$(K_SENSITIVITY) --after 09_curvature_ablation=02_decay_search \

@@ -225,7 +225,7 @@ def test_dead_workers_trials_come_back_within_the_documented_bound(postgres_url,
             victim.kill()
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_a_password_is_in_no_output_and_no_process_argument(postgres_url, tmp_path):
     """Trust authentication accepts any password: the URL carries one, which must
     appear in no output, no file written and no process's arguments."""

@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.xdist_group("notebook-runs")
 @pytest.mark.skipif(shutil.which("make") is None, reason="GNU make not installed")
 def test_quick_reproduce_passes_end_to_end():
