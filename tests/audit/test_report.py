@@ -270,3 +270,25 @@ def test_dataset_checksums_of_present_files(tmp_path):
         row = frame.set_index("dataset").loc["boston_housing"]
         assert row["status"] == "verified (Keras's file)"
         assert row["sha256"] == files.REGISTRY["boston_housing"].sha256
+
+
+def test_committed_report_is_what_make_report_writes(tmp_path):
+    """The committed REPORT.md and the report's tables are what ``make report``
+    writes from the committed artefacts (figures/ and the executed notebooks):
+    a stale report (hashes of earlier notebooks, old counts) fails here."""
+    import shutil
+
+    from conftest import ROOT
+
+    figures = tmp_path / "figures"
+    shutil.copytree(ROOT / "figures", figures)
+    executed = tmp_path / "notebooks" / "executed"
+    shutil.copytree(ROOT / "notebooks" / "executed", executed)
+    data_dir = os.environ.get("MAMGD_DATA_DIR")
+    arguments = ["--figures-dir", str(figures), "--executed-dir", str(executed)]
+    assert main(arguments + (["--data-dir", data_dir] if data_dir else [])) == 0
+    written = ["REPORT.md", "tables/paper_vs_reproduced.csv", "tables/paper_runs.csv",
+               "tables/engine_vs_keras_fit.csv", "tables/report_summary.md",
+               "tables/paper_vs_reproduced_summary.csv"]
+    for name in written:
+        assert (figures / name).read_bytes() == (ROOT / "figures" / name).read_bytes(), name

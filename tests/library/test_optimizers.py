@@ -1,5 +1,10 @@
 """Behaviour of the Keras 3 MAMGD and AdaExp optimizers (TensorFlow backend).
 
+These tests use TensorFlow tensors (``tf.IndexedSlices``, mixed precision), so
+they run where Keras runs on TensorFlow: ``make test``'s processes run Keras on
+JAX (the pipeline's backend), and ``tests/library/test_tensorflow_backend.py``
+runs this module in a process of its own on TensorFlow.
+
 Golden values come from independent sources: the NumPy oracles of
 ``mamgd.reference`` (written separately from the Keras classes), Keras's own
 Adam, and the paper's published tables.
@@ -9,7 +14,12 @@ import numpy as np
 import pytest
 
 import keras
-import tensorflow as tf
+
+if keras.backend.backend() != "tensorflow":
+    pytest.skip("TensorFlow-backend tests: tests/library/test_tensorflow_backend.py runs "
+                "them in a TensorFlow process", allow_module_level=True)
+
+import tensorflow as tf  # noqa: E402
 
 import mamgd
 from mamgd import functions, reference

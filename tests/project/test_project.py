@@ -84,6 +84,8 @@ def test_ci_runs_the_readme_test_command():
     # last one, run as it is written, so its exit status is CI's.
     assert ci[0] == "set -euo pipefail", ci[0]
     assert ci[-1] == commands[0], f"CI's last command is {ci[-1]!r}, not {commands[0]!r}"
+    # the heavy end-to-end tests that make test leaves out run in CI too
+    assert "make test-heavy" in ci, ci
 
 
 def test_readme_results_block_is_the_generated_report_summary():

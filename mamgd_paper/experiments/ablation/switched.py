@@ -147,7 +147,8 @@ def mamgd_switched(
         decay = exp(-k s);  b1 = beta_1 decay;  b2 = beta_2 decay
         (B1, B2) = (beta_1, beta_2) with listing_betas, else (b1, b2)
         m = B1 m + (1 - B1) g;   n = B2 n + (1 - B2) g^2
-        a = sqrt(c + n)   with curvature (c = 0 at t = 1), else sqrt(n)
+        a = sqrt(c + n)   with curvature (c = 0 at t = 1 and where the
+                          denominator is exactly 0), else sqrt(n)
         C1 = 1 - b1^t;   C2 = sqrt(1 - b2^t) with adam_sqrt, else 1 - b2^t
         correction_form:  theta -= (lr m/C1) / (a/C2 + E),  E = eps   (epsilon)
                                                             E = eps/C2 (otherwise)
@@ -193,8 +194,11 @@ def mamgd_switched(
             if int(state.count) == 0 and not sw.curvature_from_zero:
                 c = np.zeros_like(n)
             else:
-                q = (g - state.g_prev) / (theta - state.theta_prev + eps)
-                c = q * q
+                # c = 0 where the denominator is exactly 0 (as mamgd.reference)
+                denominator = theta - state.theta_prev + eps
+                zero = denominator == 0
+                q = (g - state.g_prev) / np.where(zero, one, denominator)
+                c = np.where(zero, np.zeros_like(q), q * q)
             a = np.sqrt(c + n)
         else:
             a = np.sqrt(n)
@@ -271,12 +275,14 @@ class SwitchedMAMGD(keras.optimizers.Optimizer):
                                ops.multiply(one - mb2, ops.square(g))))
         if sw.curvature:
             theta_prev, g_prev = self._theta_prev[index], self._g_prev[index]
+            denominator = ops.add(ops.subtract(variable, theta_prev), eps)
+            # c = 0 where the denominator is exactly 0 (a select, as mamgd.MAMGD)
+            live = ops.not_equal(denominator, 0)
+            if not sw.curvature_from_zero:
+                live = ops.logical_and(live, t > 1)
             q = ops.divide(ops.subtract(g, g_prev),
-                           ops.add(ops.subtract(variable, theta_prev), eps))
-            if sw.curvature_from_zero:
-                c = ops.square(q)
-            else:
-                c = ops.where(t > 1, ops.square(q), ops.zeros_like(q))
+                           ops.where(live, denominator, ops.ones_like(denominator)))
+            c = ops.where(live, ops.square(q), ops.zeros_like(q))
             a = ops.sqrt(ops.add(c, n))
             self.assign(theta_prev, variable)
             self.assign(g_prev, g)
