@@ -213,6 +213,11 @@ class _Group:
             if len(studies.complete_designs(study)) < config.trials(self.problem):
                 stuck = _stuck(study)
                 if stuck is not None:
+                    # a worker stopped between marking its trial failed and queuing
+                    # the retry (an interrupt, a kill): queue it now, within the bound
+                    if len(stuck.system_attrs.get("retry_history", [])) < studies.MAX_RETRY:
+                        studies.retry_callback()(study, stuck)
+                        return True
                     raise RunFailed(_failure_message(study, stuck))
                 continue
             if self.evaluation[r] is None:
