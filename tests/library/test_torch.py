@@ -167,3 +167,92 @@ optimizer.step()
 print(sorted(m for m in ("keras", "tensorflow", "jax") if sys.modules.get(m)), x.tolist())
 """)
     assert out.strip().splitlines()[-1].startswith("[] [0.9")
+
+
+def _reference(name):
+    from mamgd import reference as R
+
+    if name == "adaexp":
+        return R.adaexp(0.01, k=0.05, dtype=np.float32)
+    variant = "algorithm6" if name == "mamgd_algorithm6" else "authors_code"
+    return R.mamgd(0.01, k=0.05, variant=variant, dtype=np.float32)
+
+
+@pytest.mark.parametrize("use_numpy", [True, False], ids=["numpy_sqrt", "float64_sqrt"])
+@pytest.mark.parametrize("foreach", [False, True], ids=["single", "foreach"])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_float32_equals_the_reference_bit_for_bit(name, foreach, use_numpy, monkeypatch):
+    # Several parameters sharing the scratch buffers (a large one, then smaller
+    # ones, one of them transposed: not contiguous), on both square-root paths
+    # (NumPy's on the tensors' memory; float64 rounded once, without NumPy).
+    if not use_numpy:
+        monkeypatch.setattr(mt, "np", None)
+    rng = np.random.default_rng(5)
+    starts = [rng.normal(size=s).astype(np.float32) for s in [(40, 30), (17,), (6, 9)]]
+    targets = [rng.normal(size=s.shape).astype(np.float32) for s in starts]
+    params = [torch.tensor(starts[0], requires_grad=True),
+              torch.tensor(starts[1], requires_grad=True),
+              torch.tensor(starts[2].T.copy()).t().requires_grad_()]
+    assert not params[2].is_contiguous()
+    optimizer = OPTIMIZERS[name](params, foreach=foreach)
+    reference = _reference(name)
+    xs = list(starts)
+    states = [reference.init(x) for x in xs]
+    for _ in range(25):
+        grads = [(x - t) * (x * x + np.float32(0.5)) for x, t in zip(xs, targets)]
+        for p, g in zip(params, grads):
+            p.grad = torch.from_numpy(g.copy())
+        optimizer.step()
+        out = [reference.update(x, g, s) for x, g, s in zip(xs, grads, states)]
+        xs, states = [x for x, _ in out], [s for _, s in out]
+        for p, x in zip(params, xs):
+            np.testing.assert_array_equal(p.detach().numpy(), x)
+
+
+@pytest.mark.parametrize("use_numpy", [True, False], ids=["numpy", "torch"])
+@pytest.mark.parametrize("foreach", [False, True], ids=["single", "foreach"])
+def test_algorithm6_zero_denominators_on_both_paths(foreach, use_numpy, monkeypatch):
+    # Every first step exactly -eps (eps = 2^-23, parameters in [1, 2)), the
+    # gradient repeated: at t = 2 every denominator is 0 and c must be 0.
+    from mamgd import reference as R
+
+    if not use_numpy:
+        monkeypatch.setattr(mt, "np", None)
+    eps = 2.0 ** -23
+    lr = eps / np.sqrt(1 - 0.999)
+    start = np.linspace(1.0, 1.9, 501).astype(np.float32)
+    x = torch.tensor(start, requires_grad=True)
+    optimizer = mt.MAMGD([x], lr=lr, k=0.0, eps=eps, variant="algorithm6", foreach=foreach)
+    reference = R.mamgd(lr, k=0.0, epsilon=eps, variant="algorithm6", dtype=np.float32)
+    xr, state = start, reference.init(start)
+    for t in range(4):
+        x.grad = torch.ones_like(x)
+        optimizer.step()
+        xr, state = reference.update(xr, np.ones_like(xr), state)
+        if t == 0:
+            assert np.all((xr - start) + np.float32(eps) == 0)
+        np.testing.assert_array_equal(x.detach().numpy(), xr)
+    assert np.all(np.isfinite(xr)) and np.all(xr < start)
+
+
+def test_work_buffers_are_not_state_and_the_optimizer_pickles():
+    import pickle
+
+    model = _model()
+    optimizer = mt.MAMGD(model.parameters(), lr=0.01, k=0.05, variant="algorithm6")
+    _train(model, optimizer, 3)
+    state = optimizer.state_dict()
+    assert set(state) == {"state", "param_groups"}
+    assert all(set(s) == {"step", "exp_avg", "exp_avg_sq", "prev_param", "prev_grad"}
+               for s in state["state"].values())
+    clone = pickle.loads(pickle.dumps(optimizer))  # the buffers rebuilt on use
+    for p in clone.param_groups[0]["params"]:
+        p.grad = torch.ones_like(p)
+    clone.step()
+    twin_model = copy.deepcopy(model)
+    twin = mt.MAMGD(twin_model.parameters(), lr=0.01, k=0.05, variant="algorithm6")
+    twin.load_state_dict(pickle.loads(pickle.dumps(state)))
+    _train(model, optimizer, 3)
+    _train(twin_model, twin, 3)
+    for p, q in zip(model.parameters(), twin_model.parameters()):
+        assert torch.equal(p, q)
