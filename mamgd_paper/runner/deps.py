@@ -4,7 +4,7 @@
 'EXECUTED.ipynb=SOURCE.py' ...`` writes one make rule per executed notebook
 listing the files it depends on (:func:`notebook_dependencies`): its source,
 every module of the pipeline it imports (transitively, with the data files
-those modules name) and the library :mod:`mamgd`. The scanner reads the
+those modules name) and the modules of the library :mod:`mamgd` it imports. The scanner reads the
 sources with :mod:`ast` and imports none of them; this module uses the
 standard library only, because the Makefile runs it with the system
 ``python3`` before the virtual environment exists.
@@ -19,9 +19,11 @@ from pathlib import Path
 from mamgd_paper.core.atomic import write_text
 
 #: Packages whose modules are followed, import by import, from a notebook.
-PACKAGES = ("mamgd_paper",)
-#: Libraries every notebook depends on as a whole (all their ``.py`` files).
-LIBRARIES = ("mamgd",)
+PACKAGES = ("mamgd_paper", "mamgd")
+#: Packages every notebook depends on as a whole, whatever it imports of them
+#: (none: the library's modules count when imported, like the pipeline's, so
+#: that a change of ``mamgd/torch.py`` reruns no notebook).
+LIBRARIES = ()
 
 
 def _code_of(source):

@@ -8,7 +8,7 @@ file times say nothing. What a notebook is made from (:func:`inputs_hash`):
 * the parameters that change results (``quick``, ``seeds``, ``table``; never
   the run-only ``workers`` and ``storage``, which are not parameters at all),
 * every pipeline module it imports, transitively, with the data files those
-  modules name, and the library ``mamgd/`` (:func:`mamgd_paper.runner.deps.
+  modules name, and the library modules it imports (:func:`mamgd_paper.runner.deps.
   notebook_dependencies`),
 * the files it reads that another notebook publishes (notebook 09 reads
   notebook 02's ``tables/k_sensitivity.csv``: ``--input``).
