@@ -109,6 +109,9 @@ class Config:
     arms: tuple = protocol.ARMS
     quick: bool = False
     version: int = protocol.PROTOCOL_VERSION
+    #: What trains the networks (part of the hash: a journal filled by another
+    #: trainer, the NumPy one of before, is never resumed with this one's values).
+    trainer: str = "mamgd_paper.engine"
     #: The search ranges (protocol.LR_RANGE, K_RANGE) as text: part of the hash,
     #: so a widened range gives new studies instead of the old results.
     ranges: str = json.dumps({"learning_rate": protocol.LR_RANGE, "k": protocol.K_RANGE},
