@@ -360,6 +360,11 @@ def test_worker_command_on_a_storage_without_a_run_says_so(tmp_path, capsys):
     from mamgd_paper.experiments.equal_budget import __main__ as cli
 
     with pytest.raises(SystemExit) as stop:
+        cli.main(["worker", "--storage", str(tmp_path / "missing.journal")])
+    assert "does not exist" in str(stop.value.code)
+    assert not (tmp_path / "missing.journal").exists()
+    (tmp_path / "empty.journal").touch()
+    with pytest.raises(SystemExit) as stop:
         cli.main(["worker", "--storage", str(tmp_path / "empty.journal")])
     message = str(stop.value.code)
     assert "holds no equal-budget run" in message and "worker --new" in message

@@ -161,14 +161,22 @@ def open_evaluation(config, storage, problem, arm, study, tuned):
 
 
 def _stuck(study):
-    """A FAIL trial whose design index has no COMPLETE, WAITING or RUNNING copy."""
+    """The latest FAIL trial of a design index that has no COMPLETE, WAITING or
+    RUNNING copy (the one with the longest retry history), else ``None``."""
     trials = study.get_trials(deepcopy=False)
     alive = {t.user_attrs.get("design") for t in trials
              if t.state in (TrialState.COMPLETE, TrialState.WAITING, TrialState.RUNNING)}
+    stuck = {}
     for t in trials:
-        if t.state == TrialState.FAIL and t.user_attrs.get("design") not in alive:
-            return t
-    return None
+        design = t.user_attrs.get("design")
+        if t.state == TrialState.FAIL and design not in alive:
+            if design not in stuck or _retries(t) > _retries(stuck[design]):
+                stuck[design] = t
+    return next(iter(stuck.values()), None)
+
+
+def _retries(trial):
+    return len(trial.system_attrs.get("retry_history", []))
 
 
 def _fail(study, trials, error):
@@ -215,7 +223,7 @@ class _Group:
                 if stuck is not None:
                     # a worker stopped between marking its trial failed and queuing
                     # the retry (an interrupt, a kill): queue it now, within the bound
-                    if len(stuck.system_attrs.get("retry_history", [])) < studies.MAX_RETRY:
+                    if _retries(stuck) < studies.MAX_RETRY:
                         studies.retry_callback()(study, stuck)
                         return True
                     raise RunFailed(_failure_message(study, stuck))
@@ -263,7 +271,7 @@ class _Group:
 
 
 def _failure_message(study, trial):
-    retries = len(trial.system_attrs.get("retry_history", []))
+    retries = _retries(trial)
     return (f"study {study.study_name!r}: trial {trial.number} failed "
             f"({retries} retries used, at most {studies.MAX_RETRY}): "
             f"{trial.user_attrs.get('error', 'its worker died (no error recorded)')}")
