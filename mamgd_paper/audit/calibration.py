@@ -145,18 +145,17 @@ def two_sample_test(curves, other_curves):
     return float(t), float(p)
 
 
-def two_sample_detectable_shift(n, m, level, power=POWER):
-    """The smallest difference of curve levels, in units of their (common)
-    standard deviation, that :func:`two_sample_test` with ``n`` and ``m`` runs
-    detects with probability ``power`` at two-sided ``level`` (noncentral t
-    with ``n + m - 2`` degrees of freedom, noncentrality ``delta / sqrt(1/n + 1/m)``)."""
-    df = n + m - 2
+def _noncentral_shift(df, scale, level, power):
+    """The smallest ``delta`` at which a two-sided t test with ``df`` degrees
+    of freedom at ``level`` rejects with probability ``power``, when ``t`` is
+    noncentral with noncentrality ``delta / scale`` (bisection)."""
     critical = stats.t.isf(level / 2, df)
-    scale = math.sqrt(1 / n + 1 / m)
 
     def achieved(delta):
-        lower = float(np.nan_to_num(stats.nct.cdf(-critical, df, delta / scale), nan=0.0))
-        return float(stats.nct.sf(critical, df, delta / scale)) + lower
+        nc = delta / scale
+        # SciPy's noncentral t returns nan for a lower tail far below 1e-16
+        lower = float(np.nan_to_num(stats.nct.cdf(-critical, df, nc), nan=0.0))
+        return float(stats.nct.sf(critical, df, nc)) + lower
 
     low, high = 0.0, 1.0
     while achieved(high) < power:
@@ -165,6 +164,14 @@ def two_sample_detectable_shift(n, m, level, power=POWER):
         middle = (low + high) / 2
         low, high = (middle, high) if achieved(middle) < power else (low, middle)
     return high
+
+
+def two_sample_detectable_shift(n, m, level, power=POWER):
+    """The smallest difference of curve levels, in units of their (common)
+    standard deviation, that :func:`two_sample_test` with ``n`` and ``m`` runs
+    detects with probability ``power`` at two-sided ``level`` (noncentral t
+    with ``n + m - 2`` degrees of freedom, noncentrality ``delta / sqrt(1/n + 1/m)``)."""
+    return _noncentral_shift(n + m - 2, math.sqrt(1 / n + 1 / m), level, power)
 
 
 def detectable_shift(n, level, power=POWER):
@@ -175,22 +182,7 @@ def detectable_shift(n, level, power=POWER):
     Under a shift ``delta``, ``t`` is noncentral t with ``n - 1`` degrees of
     freedom and noncentrality ``delta / sqrt(1 + 1/n)``.
     """
-    critical = stats.t.isf(level / 2, n - 1)
-    scale = math.sqrt(1 + 1 / n)
-
-    def achieved(delta):
-        nc = delta / scale
-        # SciPy's noncentral t returns nan for a lower tail far below 1e-16
-        lower = float(np.nan_to_num(stats.nct.cdf(-critical, n - 1, nc), nan=0.0))
-        return float(stats.nct.sf(critical, n - 1, nc)) + lower
-
-    low, high = 0.0, 1.0
-    while achieved(high) < power:
-        high *= 2
-    for _ in range(60):
-        middle = (low + high) / 2
-        low, high = (middle, high) if achieved(middle) < power else (low, middle)
-    return high
+    return _noncentral_shift(n - 1, math.sqrt(1 + 1 / n), level, power)
 
 
 def _wide(seeds_frame, optimizer, column="loss"):

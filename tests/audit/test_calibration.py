@@ -111,3 +111,26 @@ def test_every_run_of_the_committed_tables_gets_a_verdict():
     assert runs["expected_outside"].tolist() == pytest.approx(
         (runs["epochs"] * 2 / (runs["seeds"] + 1)).tolist())
     assert len(cells) == 75 + 30 + 60 + 60  # every published number of Tables 7, 8, 10, 11
+
+
+def test_two_sample_test_holds_its_level_and_its_power():
+    """Simulated runs (normal curve levels): the two-sample run test rejects a
+    true null at about its level, and detects a difference of
+    ``two_sample_detectable_shift`` standard deviations about 80% of the time."""
+    rng = np.random.default_rng(7)
+    n, m, level, reps = 20, 20, 0.05, 1500
+    shift = calibration.two_sample_detectable_shift(n, m, level)
+    assert 0.8 < shift < 1.1  # the textbook value for 20 + 20 at 5 %: about 0.9
+
+    def curves(size, mean):
+        levels = rng.normal(mean, 1.0, size)
+        return np.exp(np.repeat(levels[:, None], 4, axis=1))  # 4 epochs of one level
+
+    null = np.mean([calibration.two_sample_test(curves(n, 0), curves(m, 0))[1] < level
+                    for _ in range(reps)])
+    power = np.mean([calibration.two_sample_test(curves(n, shift), curves(m, 0))[1] < level
+                     for _ in range(reps)])
+    assert abs(null - level) < 0.02, null
+    assert abs(power - 0.8) < 0.05, power
+    with pytest.raises(ValueError, match="at least 2 runs"):
+        calibration.two_sample_test(curves(1, 0), curves(5, 0))
