@@ -216,7 +216,7 @@ def test_report_records_its_files_in_the_figure_manifest(figures):
         "fig01_quadratic.png": "01_test_functions", "REPORT.md": "report",
         "tables/paper_vs_reproduced.csv": "report", "tables/report_summary.md": "report",
         **{f"tables/{stem}.{suffix}": "report"
-           for stem in ("paper_vs_reproduced_summary", "paper_runs")
+           for stem in ("paper_vs_reproduced_summary", "paper_runs", "engine_vs_keras_fit")
            for suffix in ("csv", "tex", "md")}}
 
 

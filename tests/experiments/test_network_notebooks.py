@@ -50,8 +50,7 @@ def _execute(table, tmp_path, monkeypatch):
     figures = tmp_path / "figures"
     executed = tmp_path / f"{name}.ipynb"
     published = execute.execute(TEMPLATE, executed, figures,
-                                parameters={"table": table, "quick": True, "seeds": 5,
-                                            "verbose": 0})
+                                parameters={"table": table, "quick": True, "seeds": 5})
     assert executed.is_file()
     text = _text_outputs(executed)
     task = tasks.TASKS[table]
@@ -127,7 +126,7 @@ def test_template_is_the_only_network_notebook_source():
     assert sources == [], "notebooks 04-08 are notebooks/network_task.py run per table"
     text = TEMPLATE.read_text()
     assert 'tags=["parameters"]' in text
-    for name in ("table", "quick", "seed", "seeds", "figures_dir", "data_dir", "verbose"):
+    for name in ("table", "quick", "seed", "seeds", "figures_dir", "data_dir"):
         assert f"\n{name} = " in text, name
     assert "\ntable = 8 " in text  # opens usefully in Jupyter
 
@@ -140,7 +139,9 @@ def test_describe_writes_the_prose_from_the_declaration(table):
     assert f"{task.epochs} epochs at batch size {task.batch_size}" in intro
     assert f"k = {task.k:.0e}".replace("e-0", "e-") in intro
     assert task.heldout in intro and task.quick_data in intro
-    assert ("steps_per_execution" in intro) == (task.steps_per_execution > 1)
+    assert "`mamgd_paper.engine`" in intro and "engine_vs_keras_fit" in intro
+    updates = -(-task.train_size // task.batch_size)
+    assert f"Batch size {task.batch_size} means {updates} updates per epoch" in intro
     assert ("Without it this notebook still succeeds" in intro) == task.allow_missing
     figure = describe.describe(task, "figure")
     assert ("gives no y limits" in figure) == (task.ylim is None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -188,14 +189,19 @@ def test_library_reruns_every_notebook(project):
 
 
 def test_reproduce_starts_the_longest_notebooks_first(project):
-    """-j2 starts notebooks in this order: 02 (09 needs its table), then the
-    longest, with the short 01 in between so that 09 finds 02 done."""
+    """-j2 starts notebooks in this order: MNIST (the longest), 02 (09 needs its
+    table), then the longest, with the short 01 in between so that 09 finds 02 done."""
     order = list(_runs(project, "all", edit="mamgd/reference.py"))
-    long_first = [n for n in ("02_decay_search", "11_equal_budget", "01_test_functions",
-                              "09_curvature_ablation", "05_mnist", "07_reuters")
+    long_first = [n for n in ("05_mnist", "02_decay_search", "11_equal_budget",
+                              "01_test_functions", "09_curvature_ablation", "07_reuters")
                   if n in ALL]
     assert order[:len(long_first)] == long_first, order
     assert order.index("05_mnist") < order.index("06_imdb")
+
+
+def test_a_library_module_no_notebook_imports_reruns_nothing(project):
+    """Out of date by what a notebook imports: mamgd/torch.py is imported by none."""
+    assert _runs(project, "all", edit="mamgd/torch.py") == {}
 
 
 def test_paper_tables_rerun_the_notebooks_that_read_them(project):
@@ -220,14 +226,15 @@ def test_reverting_an_edit_makes_nothing_out_of_date(project):
 
 def test_goals_functions_and_networks(project):
     _shuffle_times(project)
-    (project / "mamgd" / "functions.py").write_text(
-        (project / "mamgd" / "functions.py").read_text() + "\n# edited\n")
+    # every notebook imports mamgd.reference (the registry does)
+    (project / "mamgd" / "reference.py").write_text(
+        (project / "mamgd" / "reference.py").read_text() + "\n# edited\n")
     try:
         functions = {m.group(3) for m in RUN.finditer(_make(project, "functions"))}
         networks = {m.group(3) for m in RUN.finditer(_make(project, "networks"))}
     finally:
-        (project / "mamgd" / "functions.py").write_text(
-            (project / "mamgd" / "functions.py").read_text()[:-len("\n# edited\n")])
+        (project / "mamgd" / "reference.py").write_text(
+            (project / "mamgd" / "reference.py").read_text()[:-len("\n# edited\n")])
     assert functions == FUNCTION and networks == set(NETWORK)
 
 
@@ -550,7 +557,8 @@ def test_make_tests_distribution_keeps_an_xdist_group_on_one_worker(tmp_path):
     # the options of `make test`'s pytest line, on a probe whose four tests share a group
     # (pytest 9.2 with pytest-xdist 3.8 spread them over both workers)
     recipe = re.search(r"^test: .*\n\t\$\(PY\) -m pytest (.*)$", (ROOT / "Makefile").read_text(),
-                       re.M).group(1).split()
+                       re.M).group(1)
+    recipe = shlex.split(recipe)
     (tmp_path / "test_probe.py").write_text(
         "import os, pytest\npytestmark = pytest.mark.xdist_group('probe')\n"
         + "".join(f"def test_{i}():\n    print(os.environ['PYTEST_XDIST_WORKER'])\n"

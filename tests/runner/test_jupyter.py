@@ -250,7 +250,7 @@ def test_seeds_zero_stops_in_the_first_code_cell(tmp_path):
                         tmp_path / "figures", {"quick": True, "table": 7, "seeds": 0})
     message = str(failure.value)
     assert "ParameterError" in message and "seeds=0" in message
-    assert "whole number >= 1" in message
+    assert "whole number from 1 to" in message
     failed = json.loads((tmp_path / "04.failed.ipynb").read_text())
     code = [c for c in failed["cells"] if c["cell_type"] == "code"]
     # parameters, injected parameters, then the first code cell: the one that failed
