@@ -1,6 +1,7 @@
 # MAMGD companion: `make test` and `make reproduce` set everything up themselves.
 #
 #   make test            create .venv if needed, install, run the test suite
+#   make test-heavy      the end-to-end tests make test leaves out (CI runs both)
 #   make reproduce       run every notebook headlessly (Papermill), then the report
 #                        (-j2: two notebooks at a time, the longest first)
 #   make lab             JupyterLab on the project (notebooks/*.py open as notebooks)
@@ -132,10 +133,11 @@ pipeline-path:
 
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadgroup -q -m "not heavy"
+	$(PY) -m pytest -n 2 --dist loadgroup -q -m "not heavy" --durations=10
 
-# The end-to-end runs of several minutes (a quick reproduce, the password scan of a
-# two-worker run): CI runs them after `make test`.
+# The end-to-end runs (a quick reproduce, the password scan of a two-worker run, whole
+# notebooks in quick mode, the TensorFlow-backend tests in a child process): CI runs them
+# beside `make test`, which stays a few minutes.
 test-heavy: $(STAMP)
 	$(PY) -m pytest -q -m heavy
 

@@ -25,6 +25,7 @@ def _execute(tmp_path, name, **parameters):
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_09_curvature_ablation_quick(tmp_path):
     figures, published = _execute(tmp_path, "09_curvature_ablation")
     for stem in (A.DIFFERENCES_STEM, A.FUNCTIONS_STEM, A.K_RANGE_STEM,
@@ -45,6 +46,7 @@ def test_09_curvature_ablation_quick(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_10_from_scratch_quick(tmp_path):
     from mamgd_paper.datasets import files
 

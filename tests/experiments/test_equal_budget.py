@@ -331,6 +331,7 @@ def test_epochs_to_target():
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_quick_notebook(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")

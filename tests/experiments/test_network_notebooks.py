@@ -72,6 +72,7 @@ def _text_outputs(executed):
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.parametrize("table", [7, 8, 10, 11])
 def test_network_notebook_quick(table, tmp_path, monkeypatch):
     figures, executed, published, slug = _execute(table, tmp_path, monkeypatch)

@@ -315,6 +315,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_imdb_full_size_stays_far_below_4_gb():
     """The whole IMDB pipeline (25000 + 25000 reviews, training on 15000,
     validation on 10000 and test on 25000 multi-hot rows) on data of IMDB's
