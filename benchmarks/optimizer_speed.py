@@ -13,9 +13,14 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from framework_speed import time_runners  # noqa: E402  (one interleaved timing loop)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -57,16 +62,7 @@ def time_update_only(rounds, calls=300):
         return step
 
     runners = {name: compiled_update(make()) for name, make in CANDIDATES.items()}
-    per_call = {name: [] for name in runners}
-    names = list(runners)
-    for round_index in range(rounds):
-        shift = round_index % len(names)
-        for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
-            for _ in range(calls):
-                runners[name]()
-            per_call[name].append((time.perf_counter() - start) / calls)
-    return per_call
+    return time_runners(runners, rounds, calls)
 
 
 def report(title, per_step, results):
