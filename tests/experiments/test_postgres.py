@@ -241,8 +241,10 @@ def test_a_password_is_in_no_output_and_no_process_argument(postgres_url, tmp_pa
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen_workers, leaks = 0, []
     while process.poll() is None:
-        table = subprocess.run(["ps", "-eo", "pid,args", "--no-headers"], capture_output=True,
-                               text=True).stdout
+        # -ww: whole command lines (piped, ps cuts them at 80 columns, and a checkout's
+        # path decides what falls off)
+        table = subprocess.run(["ps", "-ww", "-eo", "pid,args", "--no-headers"],
+                               capture_output=True, text=True).stdout
         seen_workers = max(seen_workers, table.count("equal_budget worker"))
         leaks += [line for line in table.splitlines() if secret in line]
         time.sleep(0.1)
